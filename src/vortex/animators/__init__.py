@@ -1,0 +1,1 @@
+"""Animator stage: ``Portrait`` + ``Controls`` -> frames (uint8 [n, H, W, 3] chunks)."""

@@ -1,0 +1,5 @@
+import sys
+
+from vortex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""Typed errors for every stage, so the CLI can map them to exit codes and one-line messages.
+
+Exit codes: 2 for input the user can fix, 3 for timeouts and deadlines, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+
+class VortexError(Exception):
+    """Base class: anything Vortex raises on purpose derives from this."""
+
+    exit_code = 1
+
+
+class InvalidInputError(VortexError, ValueError):
+    """The request itself is wrong (empty text, unknown voice, unreadable file...)."""
+
+    exit_code = 2
+
+
+class MissingResourceError(VortexError):
+    """A backend needs a file or package that is not installed; the message says how to get it."""
+
+    exit_code = 1
+
+
+class ModelIntegrityError(VortexError):
+    """A model file exists but does not match its expected hash or layout."""
+
+    exit_code = 1
+
+
+class TransientError(VortexError):
+    """A failure worth retrying (a busy device, an interrupted read); never used for bad input."""
+
+    exit_code = 1
+
+
+class CudaOutOfMemoryError(VortexError):
+    """The GPU ran out of memory; reported as such rather than as a generic crash."""
+
+    exit_code = 1
+
+
+class DeadlineExceededError(VortexError, TimeoutError):
+    """A stage timeout or the slot's overall deadline passed before the work finished."""
+
+    exit_code = 3

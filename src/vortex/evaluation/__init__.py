@@ -1,0 +1,1 @@
+"""Measuring what we made from the finished media alone, with tools independent of the makers."""

@@ -1,0 +1,1 @@
+"""Media in and out: audio files, video encoding, and writing outputs atomically."""
