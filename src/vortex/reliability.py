@@ -1,0 +1,218 @@
+"""Timeouts, an overall deadline and retries for the slot pipeline's stages.
+
+Why threads: every stage is blocking native code (ONNX Runtime, OpenCV, x264) that releases the
+GIL, so running stages in threads lets speech and actor overlap and keeps the event loop free to
+enforce time limits. A thread cannot be killed, so two rules keep a timed-out stage harmless:
+stage threads are daemons (a process that gives up on them can still exit at once), and a stage
+that writes files takes a ``threading.Event`` it polls between chunks; on a timeout or Ctrl-C the
+event is set and the caller waits (briefly) for the stage to remove its partial output.
+
+Retries are for ``TransientError`` only: invalid input, missing models or a deadline never get a
+second attempt, because repeating them cannot help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from vortex.errors import DeadlineExceededError, TransientError
+
+T = TypeVar("T")
+
+
+class Deadline:
+    """An absolute point on the monotonic clock; ``seconds=None`` never expires."""
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"deadline must be a positive number of seconds, got {seconds!r}")
+        self.seconds = seconds
+        self._clock = clock
+        self._end = None if seconds is None else clock() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never negative), or None without a deadline."""
+        if self._end is None:
+            return None
+        return max(0.0, self._end - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self._end is not None and self._clock() >= self._end
+
+    def check(self, during: str) -> None:
+        """Raise ``DeadlineExceededError`` if the deadline has passed."""
+        if self.expired:
+            raise DeadlineExceededError(f"the slot deadline of {self.seconds:g} s passed during {during}")
+
+    def limit(self, timeout: float | None) -> float | None:
+        """The tighter of a stage timeout and what is left of the deadline."""
+        left = self.remaining()
+        if timeout is None:
+            return left
+        return timeout if left is None else min(timeout, left)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: attempt k (k >= 1) waits ``initial * factor**(k-1)`` capped at ``max_delay``.
+
+    ``jitter`` spreads concurrent retries by up to that fraction of the delay; it uses its own
+    seeded generator, so it never touches the slot's randomness.
+    """
+
+    attempts: int = 3
+    initial_delay: float = 0.25
+    factor: float = 2.0
+    max_delay: float = 4.0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("a retry policy needs at least one attempt")
+
+    def delay(self, retry: int, rng: random.Random | None = None) -> float:
+        base = min(self.max_delay, self.initial_delay * self.factor ** (retry - 1))
+        if self.jitter and rng is not None:
+            base *= 1.0 + self.jitter * rng.random()
+        return base
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True)
+class StageTimeouts:
+    """Seconds each stage may take (None: no limit); the overall deadline applies on top."""
+
+    speech: float | None = 300.0
+    actor: float | None = 120.0
+    motion: float | None = 60.0
+    animation: float | None = 900.0
+
+    def of(self, stage: str) -> float | None:
+        return getattr(self, stage)
+
+
+class _ThreadCall:
+    """``fn(*args)`` on a daemon thread, its outcome delivered to an asyncio future."""
+
+    def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict, name: str) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future = self.loop.create_future()
+        self.thread = threading.Thread(target=self._run, args=(fn, args, kwargs), name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting task
+            self._deliver(self.future.set_exception, exc)
+        else:
+            self._deliver(self.future.set_result, result)
+
+    def _deliver(self, setter: Callable[[Any], None], value: Any) -> None:
+        def apply() -> None:
+            if not self.future.done():
+                setter(value)
+
+        try:
+            self.loop.call_soon_threadsafe(apply)
+        except RuntimeError:  # the loop is gone: nobody is waiting any more
+            pass
+
+
+async def call_in_thread(fn: Callable[..., T], *args: Any, name: str = "vortex-stage", **kwargs: Any) -> T:
+    """Await ``fn(*args, **kwargs)`` run on a daemon thread (unlike ``asyncio.to_thread``, a
+    stage abandoned after a timeout never keeps the process alive)."""
+    return await _ThreadCall(fn, args, kwargs, name).future
+
+
+async def run_stage(
+    stage: str,
+    fn: Callable[..., T],
+    *args: Any,
+    timeout: float | None = None,
+    deadline: Deadline | None = None,
+    retry: RetryPolicy = NO_RETRY,
+    stop: threading.Event | None = None,
+    stop_grace: float = 10.0,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
+    **kwargs: Any,
+) -> T:
+    """Run one stage on a thread under its timeout and the deadline, retrying transient failures.
+
+    On a timeout, the deadline or cancellation (Ctrl-C), ``stop`` is set and the stage thread
+    gets up to ``stop_grace`` seconds to clean up before the error propagates.
+    ``on_retry(attempt, error, delay)`` is told about each retry (for the slot's warnings).
+    """
+    deadline = deadline or Deadline(None)
+    rng = random.Random(0)
+    attempt = 1
+    while True:
+        deadline.check(stage)
+        limit = deadline.limit(timeout)
+        call = _ThreadCall(fn, args, kwargs, f"vortex-{stage}")
+        try:
+            return await asyncio.wait_for(call.future, limit)
+        except DeadlineExceededError:  # raised by the stage itself (it checks the deadline between chunks)
+            raise
+        except TimeoutError:
+            _stop_and_join(call, stop, stop_grace)
+            if deadline.expired:
+                raise DeadlineExceededError(f"the slot deadline of {deadline.seconds:g} s passed during {stage}") from None
+            raise DeadlineExceededError(f"{stage} took longer than its {timeout:g} s timeout") from None
+        except asyncio.CancelledError:
+            _stop_and_join(call, stop, stop_grace)
+            raise
+        except TransientError as exc:
+            if attempt >= retry.attempts:
+                raise
+            delay = retry.delay(attempt, rng)
+            left = deadline.remaining()
+            if left is not None and delay >= left:
+                raise
+            if on_retry is not None:
+                on_retry(attempt, exc, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+def _stop_and_join(call: _ThreadCall, stop: threading.Event | None, grace: float) -> None:
+    """Ask a stage to stop and wait for its cleanup (only stages given a ``stop`` event can)."""
+    if stop is None:
+        return
+    stop.set()
+    call.thread.join(grace)
+
+
+def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> T:
+    """Blocking twin of ``run_stage``'s retry loop, for code that is not async."""
+    deadline = deadline or Deadline(None)
+    rng = random.Random(0)
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            return fn()
+        except TransientError:
+            delay = retry.delay(attempt, rng)
+            left = deadline.remaining()
+            if attempt >= retry.attempts or (left is not None and delay >= left):
+                raise
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class StageClock:
+    """Wall seconds per stage, in the order stages finished."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def record(self, stage: str, started: float) -> None:
+        self.seconds[stage] = round(time.perf_counter() - started, 4)

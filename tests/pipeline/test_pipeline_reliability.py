@@ -1,0 +1,223 @@
+"""Deadlines, timeouts, retries and memory watchers, exercised with real threads and clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vortex.devices import RssSampler, VramMonitor, choose_device, is_cuda_oom, nvidia_driver_present
+from vortex.errors import CudaOutOfMemoryError, DeadlineExceededError, InvalidInputError, TransientError
+from vortex.media.atomic import atomic_output
+from vortex.reliability import Deadline, RetryPolicy, call_in_thread, retry_sync, run_stage
+
+
+class Flaky:
+    """Fails with ``error`` for the first ``failures`` calls, then returns the call count."""
+
+    def __init__(self, failures: int, error: type[Exception] = TransientError) -> None:
+        self.failures, self.error, self.calls, self.times = failures, error, 0, []
+
+    def __call__(self) -> int:
+        self.calls += 1
+        self.times.append(time.monotonic())
+        if self.calls <= self.failures:
+            raise self.error(f"failure {self.calls}")
+        return self.calls
+
+
+def test_deadline_counts_down_and_expires():
+    deadline = Deadline(0.15)
+    assert 0.1 < deadline.remaining() <= 0.15
+    deadline.check("speech")
+    time.sleep(0.2)
+    assert deadline.expired and deadline.remaining() == 0.0
+    with pytest.raises(DeadlineExceededError, match="deadline of 0.15 s passed during animation") as info:
+        deadline.check("animation")
+    assert info.value.exit_code == 3
+    assert Deadline(None).remaining() is None and not Deadline(None).expired
+    assert Deadline(10).limit(2.0) == 2.0 and Deadline(None).limit(None) is None
+    with pytest.raises(ValueError):
+        Deadline(0)
+
+
+def test_backoff_grows_exponentially_and_caps():
+    policy = RetryPolicy(attempts=6, initial_delay=0.25, factor=2.0, max_delay=1.0)
+    assert [policy.delay(k) for k in range(1, 6)] == [0.25, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_transient_failures_are_retried_with_backoff():
+    flaky = Flaky(2)
+    retries = []
+    policy = RetryPolicy(attempts=3, initial_delay=0.05, factor=2.0)
+    result = asyncio.run(run_stage("speech", flaky, retry=policy, on_retry=lambda a, e, d: retries.append((a, d))))
+    assert result == 3 and flaky.calls == 3
+    assert retries == [(1, 0.05), (2, 0.1)]
+    gaps = np.diff(flaky.times)
+    assert gaps[0] >= 0.045 and gaps[1] >= 0.095  # the waits really happened
+
+
+def test_invalid_input_is_never_retried():
+    flaky = Flaky(5, InvalidInputError)
+    with pytest.raises(InvalidInputError, match="failure 1"):
+        asyncio.run(run_stage("speech", flaky, retry=RetryPolicy(attempts=4, initial_delay=0.01)))
+    assert flaky.calls == 1
+
+
+def test_transient_failures_give_up_after_the_last_attempt():
+    flaky = Flaky(10)
+    with pytest.raises(TransientError, match="failure 3"):
+        asyncio.run(run_stage("actor", flaky, retry=RetryPolicy(attempts=3, initial_delay=0.01)))
+    assert flaky.calls == 3
+    flaky = Flaky(10)
+    with pytest.raises(TransientError, match="failure 2"):
+        retry_sync(flaky, RetryPolicy(attempts=2, initial_delay=0.01))
+
+
+def test_retry_never_sleeps_past_the_deadline():
+    flaky = Flaky(10)
+    started = time.monotonic()
+    with pytest.raises(TransientError):
+        asyncio.run(run_stage("speech", flaky, deadline=Deadline(0.3), retry=RetryPolicy(attempts=10, initial_delay=0.2)))
+    assert time.monotonic() - started < 0.6
+    assert flaky.calls == 2  # 0.2 s fits, the next 0.4 s wait would pass the deadline
+
+
+def test_stage_timeout_returns_promptly_with_a_clear_message():
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError, match="motion took longer than its 0.2 s timeout"):
+        asyncio.run(run_stage("motion", time.sleep, 5.0, timeout=0.2))
+    assert time.monotonic() - started < 1.0
+
+
+def test_overall_deadline_names_the_stage_it_interrupted():
+    with pytest.raises(DeadlineExceededError, match="deadline of 0.2 s passed during animation"):
+        asyncio.run(run_stage("animation", time.sleep, 5.0, timeout=60, deadline=Deadline(0.2)))
+
+
+def _chunked_writer(path: Path, stop: threading.Event, started: threading.Event) -> str:
+    """A stage that writes a file chunk by chunk, polling ``stop`` like the animation stage."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as fh:
+            for _ in range(500):
+                fh.write(b"x" * 1000)
+                started.set()
+                if stop.is_set():
+                    raise DeadlineExceededError("stopped")
+                time.sleep(0.01)
+    return "done"
+
+
+def test_timeout_stops_a_writing_stage_and_leaves_no_file(tmp_path):
+    stop, started = threading.Event(), threading.Event()
+    target = tmp_path / "slot.mp4"
+    with pytest.raises(DeadlineExceededError):
+        asyncio.run(run_stage("animation", _chunked_writer, target, stop, started, timeout=0.3, stop=stop))
+    assert started.is_set() and stop.is_set()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancellation_stops_a_writing_stage_and_leaves_no_file(tmp_path):
+    stop, started = threading.Event(), threading.Event()
+    target = tmp_path / "slot.mp4"
+
+    async def main() -> None:
+        task = asyncio.create_task(run_stage("animation", _chunked_writer, target, stop, started, stop=stop))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await task
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())
+    assert stop.is_set()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stages_run_concurrently_on_threads():
+    async def main() -> float:
+        started = time.monotonic()
+        await asyncio.gather(call_in_thread(time.sleep, 0.3), call_in_thread(time.sleep, 0.3))
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 0.55
+
+
+def test_an_abandoned_stage_does_not_keep_the_process_alive():
+    code = (
+        "import asyncio, time\n"
+        "from vortex.reliability import run_stage\n"
+        "try:\n"
+        "    asyncio.run(run_stage('speech', time.sleep, 30, timeout=0.2))\n"
+        "except TimeoutError as exc:\n"
+        "    print('timed out:', exc)\n"
+    )
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert "speech took longer than its 0.2 s timeout" in out.stdout
+    assert time.monotonic() - started < 10
+
+
+def test_cpu_device_and_vram_monitor_no_op():
+    if nvidia_driver_present():
+        pytest.skip("this test describes the CPU path")
+    device = choose_device("auto")
+    assert device.kind == "cpu"
+    monitor = VramMonitor(device)
+    assert not monitor.active and "no VRAM limits" in monitor.describe()
+    monitor.arm()
+    monitor.check()
+    assert monitor.peak_mb() is None and monitor.warnings == []
+    with pytest.raises(InvalidInputError, match="no CUDA GPU"):
+        choose_device("cuda")
+    with pytest.raises(InvalidInputError, match="unknown device"):
+        choose_device("tpu")
+
+
+def test_cuda_oom_is_recognised():
+    assert is_cuda_oom(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_cuda_oom(RuntimeError("[ONNXRuntimeError] CUDA failure: Failed to allocate memory for requested buffer"))
+    assert is_cuda_oom(CudaOutOfMemoryError("x"))
+    assert not is_cuda_oom(ValueError("bad shape"))
+    assert not is_cuda_oom(MemoryError())
+
+
+def test_rss_sampler_sees_a_large_allocation():
+    with RssSampler(interval=0.005) as sampler:
+        baseline = sampler.peak_mb
+        block = np.ones(300 * 1024 * 1024 // 8)  # 300 MB, touched
+        time.sleep(0.05)
+        del block
+    assert sampler.peak_mb - baseline > 250
+
+
+@pytest.mark.cuda
+def test_vram_monitor_enforces_limits_on_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    device = choose_device("cuda")
+    monitor = VramMonitor(device, soft_limit_mb=64, hard_limit_mb=256)
+    block = torch.empty(100 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    monitor.check()  # above soft: a warning, cached memory released
+    assert monitor.warnings and "soft limit" in monitor.warnings[0]
+    big = torch.empty(200 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    with pytest.raises(CudaOutOfMemoryError, match="hard VRAM limit"):
+        monitor.check()
+    del block, big
+    torch.cuda.empty_cache()
+    monitor.arm()  # the allocator itself now refuses to pass the hard limit
+    try:
+        with pytest.raises(Exception) as info:
+            torch.empty(300 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+        assert is_cuda_oom(info.value)
+    finally:
+        torch.cuda.empty_cache()
+        torch.cuda.set_per_process_memory_fraction(1.0, 0)
