@@ -265,6 +265,16 @@ def _open_input(path: str | os.PathLike[str]):
     return container
 
 
+def video_info(path: str | os.PathLike[str]) -> tuple[float, int]:
+    """(fps, frame count as the container states it) without decoding."""
+    container = _open_input(path)
+    try:
+        stream = container.streams.video[0]
+        return float(stream.average_rate or stream.guessed_rate or 0), int(stream.frames or 0)
+    finally:
+        container.close()
+
+
 def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
     """RGB uint8 [H, W, 3] frames one at a time (constant memory for long videos)."""
     container = _open_input(path)
