@@ -1,0 +1,481 @@
+"""The recipe: everything one slot needs, in the JSON shape the network sends.
+
+```
+{"slot_id": "ep12-s3",
+ "audio_track":  {"script": "...", "voice_id": "rick_c137", "speed": 1.0, "emotion": "neutral"}
+                 | {"audio_file": "take.wav", "script": "optional transcript"},
+ "visual_track": {"prompt": "...", "negative_prompt": ""} | {"photo_file": "actor.png"},
+                 + {"expression_preset": "excited"} | {"expression_sequence": ["neutral", "manic"]},
+ "slot":         {"duration_sec": 45 | "auto", "fps": 24, "size": 512, "seed": 0}}
+```
+
+``Recipe.from_dict`` validates every field and raises ``InvalidInputError`` with one line that
+names the field (``slot.fps: must be an integer from 8 to 60, got 500``). ``recipe_json_schema``
+builds the published JSON Schema (docs/recipe.schema.json) from the same constants, so the
+two cannot drift; ``python -m vortex.recipe`` prints it.
+
+Names (voices, emotions, expression presets) are checked against the stage modules that own
+them, so adding a voice there makes it valid here without touching this file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vortex.errors import InvalidInputError
+
+DEFAULT_DURATION_SEC = 45.0
+"""The network's slot length; the CLI defaults to ``auto`` instead (speech length plus a tail)."""
+DURATION_RANGE = (1.0, 600.0)
+FPS_RANGE = (8, 60)
+SIZE_RANGE = (256, 1024)
+SPEED_RANGE = (0.5, 2.0)
+SEED_RANGE = (0, 2**32 - 1)
+MAX_SCRIPT_CHARS = 20_000
+"""A sanity cap far above any slot (45 s of speech is ~700 characters); longer is a mistake."""
+MAX_PROMPT_CHARS = 2_000
+MAX_SEQUENCE = 32
+DEFAULT_FPS = 24
+DEFAULT_SIZE = 512
+DEFAULT_EMOTION = "neutral"
+DEFAULT_PRESET = "neutral"
+
+
+# --- name catalogs, owned by the stages -------------------------------------------------------
+
+
+def known_voices() -> tuple[str, ...]:
+    """Every voice id the speech stage accepts (embedded voices and character ids)."""
+    from vortex.speech import voices
+
+    return tuple(voices.VOICES)
+
+
+def default_voice() -> str:
+    from vortex.speech import voices
+
+    return voices.DEFAULT_VOICE
+
+
+def known_emotions() -> tuple[str, ...]:
+    from vortex.speech import voices
+
+    return tuple(voices.EMOTIONS)
+
+
+def known_presets() -> tuple[str, ...]:
+    from vortex.motion import expressions
+
+    return tuple(expressions.PRESETS)
+
+
+# --- the dataclasses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """What is said: a script spoken by ``voice_id``, or a user's audio file (script optional,
+    then used as its transcript for alignment)."""
+
+    script: str | None = None
+    voice_id: str | None = None
+    speed: float = 1.0
+    emotion: str = DEFAULT_EMOTION
+    audio_file: str | None = None
+
+    @property
+    def uses_audio_file(self) -> bool:
+        return self.audio_file is not None
+
+
+@dataclass(frozen=True)
+class VisualTrack:
+    """Who says it and how: a procedural actor from ``prompt`` or a ``photo_file``, and one
+    expression preset or a sequence that splits the slot evenly."""
+
+    prompt: str | None = None
+    negative_prompt: str = ""
+    photo_file: str | None = None
+    expression_preset: str = DEFAULT_PRESET
+    expression_sequence: tuple[str, ...] | None = None
+    expression_starts: tuple[float, ...] | None = None
+    """Start second of each sequence entry (the first is 0); None splits the slot evenly."""
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        return self.expression_sequence or (self.expression_preset,)
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """duration_sec: seconds, or None for ``auto`` (speech length plus a short tail)."""
+
+    duration_sec: float | None = DEFAULT_DURATION_SEC
+    fps: int = DEFAULT_FPS
+    size: int = DEFAULT_SIZE
+    seed: int = 0
+
+    @property
+    def fixed_frames(self) -> int | None:
+        """Frame count of a fixed-duration slot (45 s at 24 fps -> 1080); None for auto."""
+        if self.duration_sec is None:
+            return None
+        return int(round(self.duration_sec * self.fps))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    audio_track: AudioTrack
+    visual_track: VisualTrack = field(default_factory=VisualTrack)
+    slot: SlotSpec = field(default_factory=SlotSpec)
+    slot_id: str | None = None
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any, base_dir: str | os.PathLike[str] | None = None) -> "Recipe":
+        """Validate a parsed JSON recipe; relative file paths resolve against ``base_dir``."""
+        return validate_recipe_dict(data, base_dir)
+
+    @classmethod
+    def from_json(cls, text: str, base_dir: str | os.PathLike[str] | None = None) -> "Recipe":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"recipe is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        return cls.from_dict(data, base_dir)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> "Recipe":
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidInputError(f"recipe file not found: {p}")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"cannot read recipe {p}: {exc}") from None
+        return cls.from_json(text, base_dir=p.parent)
+
+    def with_slot(self, **changes: Any) -> "Recipe":
+        """A copy with slot fields replaced, validated again (used by CLI overrides)."""
+        return Recipe.from_dict(replace(self, slot=replace(self.slot, **changes)).to_dict())
+
+    # -- serialisation ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        audio: dict[str, Any] = {}
+        if self.audio_track.script is not None:
+            audio["script"] = self.audio_track.script
+        if self.audio_track.audio_file is not None:
+            audio["audio_file"] = self.audio_track.audio_file
+        else:
+            if self.audio_track.voice_id is not None:
+                audio["voice_id"] = self.audio_track.voice_id
+            audio["speed"] = self.audio_track.speed
+            audio["emotion"] = self.audio_track.emotion
+        visual: dict[str, Any] = {}
+        if self.visual_track.photo_file is not None:
+            visual["photo_file"] = self.visual_track.photo_file
+        else:
+            visual["prompt"] = self.visual_track.prompt
+            visual["negative_prompt"] = self.visual_track.negative_prompt
+        if self.visual_track.expression_sequence:
+            names, starts = self.visual_track.expression_sequence, self.visual_track.expression_starts
+            visual["expression_sequence"] = (
+                list(names) if starts is None else [{"preset": n, "start_sec": t} for n, t in zip(names, starts)]
+            )
+        else:
+            visual["expression_preset"] = self.visual_track.expression_preset
+        out: dict[str, Any] = {
+            "audio_track": audio,
+            "visual_track": visual,
+            "slot": {
+                "duration_sec": "auto" if self.slot.duration_sec is None else self.slot.duration_sec,
+                "fps": self.slot.fps,
+                "size": self.slot.size,
+                "seed": self.slot.seed,
+            },
+        }
+        if self.slot_id is not None:
+            out["slot_id"] = self.slot_id
+        return out
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _fail(where: str, message: str) -> InvalidInputError:
+    return InvalidInputError(f"{where}: {message}")
+
+
+def _check_keys(obj: dict, where: str, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(obj) - set(allowed))
+    if unknown:
+        raise _fail(where, f"unknown field {unknown[0]!r} (allowed: {', '.join(allowed)})")
+
+
+def _object(data: Any, where: str) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _fail(where, f"must be an object, got {type(data).__name__}")
+    return data
+
+
+def _string(value: Any, where: str, max_chars: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, f"must be a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise _fail(where, "is empty")
+    if len(value) > max_chars:
+        raise _fail(where, f"is {len(value)} characters long, {len(value) - max_chars} over the limit of {max_chars}")
+    return value
+
+
+def _number(value: Any, where: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(where, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
+    if not lo <= value <= hi:
+        raise _fail(where, f"must be from {lo:g} to {hi:g}, got {value:g}")
+    return float(value)
+
+
+def _integer(value: Any, where: str, lo: int, hi: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, f"must be an integer from {lo} to {hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise _fail(where, f"must be an integer from {lo} to {hi}, got {value}")
+    return value
+
+
+def _choice(value: Any, where: str, choices: tuple[str, ...], what: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _fail(where, f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _file(value: Any, where: str, base_dir: Path | None) -> str:
+    name = _string(value, where, 4096)
+    path = Path(name).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise _fail(where, f"file not found: {path}")
+    if not path.is_file():
+        raise _fail(where, f"not a file: {path}")
+    return str(path)
+
+
+def validate_size(value: Any, where: str = "slot.size") -> int:
+    size = _integer(value, where, *SIZE_RANGE)
+    if size % 2:
+        raise _fail(where, f"must be even (H.264 yuv420p halves the colour planes), got {size}")
+    return size
+
+
+def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = None) -> Recipe:
+    """Check every field; the first problem raises ``InvalidInputError`` naming its field."""
+    root = _object(data, "recipe")
+    if not isinstance(data, dict):
+        raise _fail("recipe", f"must be a JSON object, got {type(data).__name__}")
+    _check_keys(root, "recipe", ("slot_id", "audio_track", "visual_track", "slot"))
+    base = Path(base_dir) if base_dir is not None else None
+
+    slot_id = root.get("slot_id")
+    if slot_id is not None:
+        slot_id = _string(slot_id, "slot_id", 200)
+
+    # audio track
+    if "audio_track" not in root:
+        raise _fail("audio_track", "is required (a script to speak or an audio_file)")
+    a = _object(root["audio_track"], "audio_track")
+    _check_keys(a, "audio_track", ("script", "voice_id", "speed", "emotion", "audio_file"))
+    script = a.get("script")
+    audio_file = a.get("audio_file")
+    if audio_file is not None:
+        audio_file = _file(audio_file, "audio_track.audio_file", base)
+        if script is not None:
+            script = _string(script, "audio_track.script", MAX_SCRIPT_CHARS)
+        for key in ("voice_id", "speed", "emotion"):
+            if a.get(key) is not None:
+                raise _fail(f"audio_track.{key}", "does not apply to an audio_file (the audio is used as recorded)")
+        audio = AudioTrack(script=script, audio_file=audio_file, voice_id=None)
+    else:
+        if script is None:
+            raise _fail("audio_track", "needs a script to speak or an audio_file")
+        script = _string(script, "audio_track.script", MAX_SCRIPT_CHARS)
+        if not any(ch.isalnum() for ch in script):
+            raise _fail("audio_track.script", "has no words to speak (only punctuation or symbols)")
+        voice = a.get("voice_id")
+        voice = default_voice() if voice is None else _choice(voice, "audio_track.voice_id", known_voices(), "voice")
+        speed = _number(a.get("speed", 1.0), "audio_track.speed", *SPEED_RANGE)
+        emotion = _choice(a.get("emotion", DEFAULT_EMOTION), "audio_track.emotion", known_emotions(), "emotion")
+        audio = AudioTrack(script=script, voice_id=voice, speed=speed, emotion=emotion)
+
+    # visual track
+    v = _object(root.get("visual_track"), "visual_track")
+    _check_keys(v, "visual_track", ("prompt", "negative_prompt", "photo_file", "expression_preset", "expression_sequence"))
+    prompt, photo = v.get("prompt"), v.get("photo_file")
+    if prompt is not None and photo is not None:
+        raise _fail("visual_track", "give a prompt or a photo_file, not both")
+    negative = _string(v.get("negative_prompt", ""), "visual_track.negative_prompt", MAX_PROMPT_CHARS, allow_empty=True)
+    if photo is not None:
+        photo = _file(photo, "visual_track.photo_file", base)
+        if negative:
+            raise _fail("visual_track.negative_prompt", "does not apply to a photo_file")
+    else:
+        prompt = _string(prompt, "visual_track.prompt", MAX_PROMPT_CHARS) if prompt is not None else ""
+    presets = known_presets()
+    preset = v.get("expression_preset")
+    sequence = v.get("expression_sequence")
+    if preset is not None and sequence is not None:
+        raise _fail("visual_track", "give expression_preset or expression_sequence, not both")
+    if sequence is not None:
+        if not isinstance(sequence, list) or not sequence:
+            raise _fail("visual_track.expression_sequence", "must be a non-empty list of preset names")
+        if len(sequence) > MAX_SEQUENCE:
+            raise _fail("visual_track.expression_sequence", f"has {len(sequence)} entries; at most {MAX_SEQUENCE}")
+        starts = None
+        if all(isinstance(item, dict) for item in sequence):
+            names, times = [], []
+            for i, item in enumerate(sequence):
+                where = f"visual_track.expression_sequence[{i}]"
+                _check_keys(item, where, ("preset", "start_sec"))
+                if "preset" not in item or "start_sec" not in item:
+                    raise _fail(where, "needs both preset and start_sec")
+                names.append(item["preset"])
+                times.append(_number(item["start_sec"], f"{where}.start_sec", 0.0, DURATION_RANGE[1]))
+            if times[0] != 0.0:
+                raise _fail("visual_track.expression_sequence[0].start_sec", f"must be 0, got {times[0]:g}")
+            for i in range(1, len(times)):
+                if times[i] <= times[i - 1]:
+                    raise _fail(f"visual_track.expression_sequence[{i}].start_sec", f"must be later than {times[i - 1]:g}, got {times[i]:g}")
+            sequence, starts = names, tuple(times)
+        elif not all(isinstance(item, str) for item in sequence):
+            raise _fail("visual_track.expression_sequence", "must list preset names, or objects {preset, start_sec}, not a mix")
+        sequence = tuple(
+            _choice(name, f"visual_track.expression_sequence[{i}]", presets, "expression preset") for i, name in enumerate(sequence)
+        )
+        preset = sequence[0]
+    else:
+        starts = None
+        preset = _choice(preset if preset is not None else DEFAULT_PRESET, "visual_track.expression_preset", presets, "expression preset")
+    visual = VisualTrack(prompt=prompt if photo is None else None, negative_prompt=negative, photo_file=photo,
+                         expression_preset=preset, expression_sequence=sequence, expression_starts=starts)
+
+    # slot
+    s = _object(root.get("slot"), "slot")
+    _check_keys(s, "slot", ("duration_sec", "fps", "size", "seed"))
+    duration = s.get("duration_sec", DEFAULT_DURATION_SEC)
+    duration = None if duration == "auto" else _number(duration, "slot.duration_sec", *DURATION_RANGE)
+    fps = _integer(s.get("fps", DEFAULT_FPS), "slot.fps", *FPS_RANGE)
+    size = validate_size(s.get("size", DEFAULT_SIZE))
+    seed = _integer(s.get("seed", 0), "slot.seed", *SEED_RANGE)
+    return Recipe(audio_track=audio, visual_track=visual, slot=SlotSpec(duration, fps, size, seed), slot_id=slot_id)
+
+
+# --- JSON Schema -------------------------------------------------------------------------------
+
+SCHEMA_ID = "https://vortex.invalid/recipe.schema.json"
+
+
+def recipe_json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a recipe, built from the same limits and catalogs."""
+    voices, emotions, presets = list(known_voices()), list(known_emotions()), list(known_presets())
+    script = {"type": "string", "minLength": 1, "maxLength": MAX_SCRIPT_CHARS, "pattern": "[A-Za-z0-9]",
+              "description": "Text to speak (or, with audio_file, its transcript for alignment)."}
+    file_path = {"type": "string", "minLength": 1, "description": "Path; relative paths resolve against the recipe file's folder."}
+    spoken = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["script"],
+        "properties": {
+            "script": script,
+            "voice_id": {"enum": voices, "description": f"Speaker; default {default_voice()}."},
+            "speed": {"type": "number", "minimum": SPEED_RANGE[0], "maximum": SPEED_RANGE[1], "default": 1.0},
+            "emotion": {"enum": emotions, "default": DEFAULT_EMOTION},
+        },
+    }
+    recorded = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["audio_file"],
+        "properties": {"audio_file": file_path, "script": script},
+    }
+    visual_props = {
+        "prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS, "description": "Describes the procedural actor."},
+        "negative_prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS, "default": ""},
+        "photo_file": file_path,
+        "expression_preset": {"enum": presets, "default": DEFAULT_PRESET},
+        "expression_sequence": {
+            "description": "Presets that split the slot evenly (names), or start at given seconds (objects; the first at 0), "
+            "with smooth transitions.",
+            "oneOf": [
+                {"type": "array", "items": {"enum": presets}, "minItems": 1, "maxItems": MAX_SEQUENCE},
+                {"type": "array", "minItems": 1, "maxItems": MAX_SEQUENCE, "items": {
+                    "type": "object", "additionalProperties": False, "required": ["preset", "start_sec"],
+                    "properties": {"preset": {"enum": presets},
+                                   "start_sec": {"type": "number", "minimum": 0, "maximum": DURATION_RANGE[1]}}}},
+            ],
+        },
+    }
+    visual = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": visual_props,
+        "allOf": [
+            {"not": {"required": ["prompt", "photo_file"]}},
+            {"not": {"required": ["expression_preset", "expression_sequence"]}},
+            {"if": {"required": ["photo_file"]}, "then": {"properties": {"negative_prompt": {"const": ""}}}},
+        ],
+    }
+    slot = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "duration_sec": {
+                "oneOf": [
+                    {"type": "number", "minimum": DURATION_RANGE[0], "maximum": DURATION_RANGE[1]},
+                    {"const": "auto"},
+                ],
+                "default": DEFAULT_DURATION_SEC,
+                "description": "Fixed length in seconds (speech padded or truncated at a word), or auto: speech plus a short tail.",
+            },
+            "fps": {"type": "integer", "minimum": FPS_RANGE[0], "maximum": FPS_RANGE[1], "default": DEFAULT_FPS},
+            "size": {"type": "integer", "minimum": SIZE_RANGE[0], "maximum": SIZE_RANGE[1], "multipleOf": 2, "default": DEFAULT_SIZE},
+            "seed": {"type": "integer", "minimum": SEED_RANGE[0], "maximum": SEED_RANGE[1], "default": 0},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Vortex slot recipe",
+        "description": "One talking-head slot: what is said (audio_track), who says it and how (visual_track), and the video (slot). "
+        "Generated by `python -m vortex.recipe`; do not edit by hand.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["audio_track"],
+        "properties": {
+            "slot_id": {"type": "string", "minLength": 1, "maxLength": 200},
+            "audio_track": {"oneOf": [spoken, recorded]},
+            "visual_track": visual,
+            "slot": slot,
+        },
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(recipe_json_schema(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(schema_text())
