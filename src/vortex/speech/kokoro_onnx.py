@@ -1,0 +1,162 @@
+"""The embedded speech backend: Kokoro-82M v1.0 int8 ONNX on CPU, with an exact phone timeline.
+
+``KokoroOnnxSpeech().synthesize(text, voice, speed, emotion)`` returns a ``Speech`` whose
+waveform is float32 24 kHz mono and whose phones come from the model's own per-token durations
+(exposed from the graph, see ``kokoro_model``), so the timeline is what the model spoke, not
+an estimate. Long scripts are synthesized chunk by chunk (sentences, then phrases, see
+``g2p``) and joined with silences whose lengths depend on the emotion.
+
+Deterministic: the graph has no random ops and the session runs its ops in a fixed order
+(sequential executor, fixed thread count), so the same request gives identical samples.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from vortex.config import SAMPLE_RATE
+from vortex.errors import InvalidInputError, MissingResourceError
+from vortex.progress import Progress
+from vortex.speech.g2p import G2P, Chunk
+from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
+from vortex.speech.speech import PAUSE, Speech
+from vortex.speech.timeline import TimedToken, build_timeline
+from vortex.speech.voices import (
+    DEFAULT_EMOTION,
+    DEFAULT_VOICE,
+    check_speed,
+    get_emotion,
+    get_voice,
+    model_speed,
+    voice_pack,
+)
+
+PEAK_LIMIT = 0.99
+PAD = "$"
+"""Kokoro's pad token (id 0), placed at both ends of every chunk; shown as a pause."""
+
+
+def _session_options(threads: int):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return opts
+
+
+class KokoroOnnxSpeech:
+    """Resident Kokoro session; thread-safe (one synthesis at a time per instance).
+
+    threads: intra-op threads for onnxruntime (default 2, the target machine's cores).
+    cache: where the assembled model lives (default ``vortex.config.cache_dir()``).
+    """
+
+    name = "kokoro-onnx"
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, threads: int = 2, cache: Path | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise MissingResourceError("onnxruntime is missing; install it with: pip install onnxruntime==1.32.0") from exc
+        self.model_path = patched_model_path(cache)
+        self._session = ort.InferenceSession(
+            str(self.model_path), sess_options=_session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        self._g2p = G2P()
+        self._lock = threading.Lock()
+
+    def synthesize(
+        self,
+        text: str,
+        voice: str = DEFAULT_VOICE,
+        speed: float = 1.0,
+        emotion: str = DEFAULT_EMOTION,
+        progress: Progress | None = None,
+    ) -> Speech:
+        """Speak ``text`` (English). Raises InvalidInputError for empty text, unknown voice/emotion, bad speed."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("text is empty; give at least one word to speak")
+        voice_obj = get_voice(voice)
+        emotion_obj = get_emotion(emotion)
+        check_speed(speed)
+        rate = model_speed(speed, voice_obj, emotion_obj)
+        phonemized = self._g2p(text)
+        pack = voice_pack(voice)
+        progress = progress or Progress.quiet()
+
+        pieces: list[np.ndarray] = []
+        tokens: list[TimedToken] = []
+        with self._lock, progress.task("speech", total=len(phonemized.chunks), unit="chunk") as task:
+            for chunk in phonemized.chunks:
+                audio, samples = self._run_chunk(chunk, pack, rate)
+                pieces.append(audio)
+                tokens.append(TimedToken(PAD, int(samples[0])))
+                tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
+                tokens.append(TimedToken(PAD, int(samples[-1])))
+                pause = {"sentence": emotion_obj.sentence_pause, "phrase": emotion_obj.phrase_pause}.get(chunk.pause_after, 0.0)
+                if pause > 0:
+                    n = int(round(pause * SAMPLE_RATE))
+                    pieces.append(np.zeros(n, dtype=np.float32))
+                    tokens.append(TimedToken(PAUSE, n))
+                task.advance(1)
+
+        waveform = np.concatenate(pieces).astype(np.float32, copy=False)
+        waveform = _apply_gain(waveform, emotion_obj.gain)
+        phones, words = build_timeline(tokens, phonemized.words, SAMPLE_RATE)
+        assert sum(t.samples for t in tokens) == len(waveform)
+        return Speech(
+            waveform=waveform,
+            phones=phones,
+            words=words,
+            sample_rate=SAMPLE_RATE,
+            voice=voice,
+            text=text,
+            metadata={
+                "backend": self.name,
+                "voice_recipe": voice_obj.recipe,
+                "emotion": emotion,
+                "speed": float(speed),
+                "model_speed": rate,
+                "chunks": len(phonemized.chunks),
+                "phonemes": phonemized.phonemes,
+            },
+        )
+
+    def _run_chunk(self, chunk: Chunk, pack: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """Audio of one chunk and the sample count of each token, pads included (sums match exactly)."""
+        n = len(chunk.ids)
+        ids = np.array([[0, *chunk.ids, 0]], dtype=np.int64)
+        style = pack[n].reshape(1, -1).astype(np.float32)
+        audio, durations = self._session.run(
+            ["audio", DURATION_OUTPUT],
+            {"tokens": ids, "style": style, "speed": np.array([rate], dtype=np.float32)},
+        )
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        units = np.rint(np.asarray(durations, dtype=np.float64).reshape(-1)).astype(np.int64)
+        if units.shape[0] != n + 2:
+            raise RuntimeError(f"Kokoro returned {units.shape[0]} durations for {n + 2} tokens")
+        samples = units * SAMPLES_PER_UNIT
+        # The graph makes exactly sum(units) * 600 samples; if a future build differs, the
+        # final pad absorbs the difference so the timeline still matches the audio exactly.
+        diff = len(audio) - int(samples.sum())
+        if diff:
+            if samples[-1] + diff < 0:
+                raise RuntimeError(f"Kokoro audio length {len(audio)} disagrees with its durations ({samples.sum()})")
+            samples[-1] += diff
+        return audio, samples
+
+
+def _apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:
+    out = waveform * np.float32(gain)
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > PEAK_LIMIT:
+        out *= np.float32(PEAK_LIMIT / peak)
+    return out.astype(np.float32, copy=False)

