@@ -1,0 +1,36 @@
+"""Fixtures for the LivePortrait tests: golden folder, manifest and recipe weights (built once)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("lp_recipe", Path(__file__).with_name("lp_recipe.py"))
+lp_recipe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lp_recipe)
+
+
+@pytest.fixture(scope="session")
+def recipe():
+    return lp_recipe
+
+
+@pytest.fixture(scope="session")
+def golden():
+    folder = lp_recipe.golden_dir()
+    if folder is None:
+        pytest.skip("LivePortrait golden data not found: expected <repo>/../shared/liveportrait or $VORTEX_LIVEPORTRAIT_GOLDEN")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def manifest(golden):
+    return lp_recipe.load_manifest(golden)
+
+
+@pytest.fixture(scope="session")
+def recipe_weights(manifest):
+    """numpy recipe state dicts of every checkpoint file, keyed by the manifest file name."""
+    return {file: lp_recipe.file_state_dicts(manifest, file) for file in lp_recipe.GAINS}
