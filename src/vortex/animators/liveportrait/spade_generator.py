@@ -28,9 +28,10 @@ class SpectralNormConv2d(nn.Module):
         self._folded: torch.Tensor | None = None
 
     def effective_weight(self) -> torch.Tensor:
-        w_mat = self.weight_orig.reshape(self.weight_orig.shape[0], -1)
-        sigma = torch.dot(self.weight_u, torch.mv(w_mat, self.weight_v))
-        return self.weight_orig / sigma
+        # sigma in float32 even when the module runs in float16: the dot product is long.
+        w = self.weight_orig.float()
+        sigma = torch.dot(self.weight_u.float(), torch.mv(w.reshape(w.shape[0], -1), self.weight_v.float()))
+        return (w / sigma).to(self.weight_orig.dtype)
 
     def fold(self) -> None:
         """Cache the effective weight (call after loading; any later load_state_dict must call it again)."""
