@@ -1,0 +1,199 @@
+"""Phones + expression + seed -> ``Controls``: the motion plan an animator renders.
+
+Articulation (jaw_open, mouth_wide, mouth_round, lip_press) comes from dominance-function
+coarticulation (Cohen & Massaro): every phone pulls each channel toward its viseme target with
+a weight that is flat over the phone's core and decays exponentially outside it, and each frame
+takes the dominance-weighted mean of all pulls. Neighbours therefore blend (the lips round
+through the "t" of "too") while strong phones hold their shape.
+
+Two hard guarantees sit on top of the blend:
+
+* every bilabial (p, b, m) reaches full closure, ``lip_press == 1`` and ``jaw_open == 0``, on
+  every frame whose (lead-shifted) time lies inside it, and on the nearest frame when the
+  phone is shorter than a frame;
+* the mouth leads the sound by ``lead_s`` (default ``LEAD_S`` = 20 ms, never more than one
+  frame): frame k shows the mouth shape of audio time ``k / fps + lead_s``. Real speakers
+  shape the mouth slightly before the sound; one frame at most keeps every closure within
+  ±1 frame of its phone (the contract allows ±2).
+
+Silence (PAUSE, and anything before the first or after the last phone) relaxes the mouth
+closed; frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import numpy as np
+
+from vortex.errors import InvalidInputError
+from vortex.motion import idle
+from vortex.motion.controls import CHANNEL_INDEX, CHANNELS, Controls
+from vortex.motion.expressions import CROSSFADE_S, ExpressionSpec, as_sequence, parameter_curves
+from vortex.motion.visemes import is_bilabial, is_vowel, phone_tables
+from vortex.speech.speech import PAUSE, Phone, Speech
+
+LEAD_S = 0.02
+"""Default time the mouth shape leads the audio (seconds); must not exceed one frame."""
+STRESS_JAW_GAIN = 1.12
+"""Stressed vowels open the jaw this much wider than unstressed ones."""
+SPEAKING_WINDOW_S = 1.0
+
+PhonesLike = Union[Sequence[Phone], Speech]
+
+
+@dataclass(frozen=True)
+class MotionPlan:
+    """The Controls plus the events behind them (for tests, evaluation and debugging).
+
+    closures: for each bilabial phone, (phone index, frame indices held fully closed).
+    blinks: blink events in seconds. nods: nod onsets in seconds.
+    """
+
+    controls: Controls
+    closures: tuple[tuple[int, tuple[int, ...]], ...]
+    blinks: tuple[idle.Blink, ...]
+    nods: tuple[float, ...]
+
+
+def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: float) -> list[Phone]:
+    if isinstance(fps, bool) or not isinstance(fps, (int, np.integer)) or fps <= 0:
+        raise InvalidInputError(f"fps must be a positive integer, got {fps!r}")
+    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 0:
+        raise InvalidInputError(f"frames must be a non-negative integer, got {frames!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not np.isfinite(lead_s) or lead_s < 0 or lead_s > 1.0 / fps + 1e-9:
+        raise InvalidInputError(f"lead_s must be between 0 and one frame ({1.0 / fps:.4f} s), got {lead_s!r}")
+    seq = list(phones.phones if isinstance(phones, Speech) else phones)
+    previous_end = 0.0
+    for i, p in enumerate(seq):
+        if not isinstance(p, Phone):
+            raise InvalidInputError(f"phone {i} is a {type(p).__name__}, not a vortex.speech.Phone")
+        if not (np.isfinite(p.start) and np.isfinite(p.end)) or p.start < 0 or p.end < p.start:
+            raise InvalidInputError(f"phone {i} ({p.symbol!r}) has invalid times {p.start!r}..{p.end!r}")
+        if p.start < previous_end - 1e-6:
+            raise InvalidInputError(f"phones must be in time order without overlap: phone {i} starts at {p.start:g} s before {previous_end:g} s")
+        previous_end = p.end
+    return seq
+
+
+def _articulation(phones: list[Phone], t_eval: np.ndarray) -> np.ndarray:
+    """float64 [T, 4] dominance-weighted blend of viseme targets at the given times."""
+    horizon = float(max(t_eval[-1], phones[-1].end if phones else 0.0)) + 1.0
+    first = phones[0].start if phones else 0.0
+    last = phones[-1].end if phones else 0.0
+    # Silence beyond the timeline: rest phones that cover everything before and after.
+    padded = [Phone(PAUSE, -1.0 - SPEAKING_WINDOW_S, first), *phones, Phone(PAUSE, last, horizon)]
+    symbols = [p.symbol for p in padded]
+    targets, dominance, tau = phone_tables(symbols)
+    for i, p in enumerate(padded):
+        if p.stressed and is_vowel(p.symbol):
+            targets[i, 0] = min(1.0, targets[i, 0] * STRESS_JAW_GAIN)
+    starts = np.array([p.start for p in padded])
+    ends = np.array([p.end for p in padded])
+    # Full dominance over the phone's core; the margin is capped so long pauses take over quickly.
+    margin = 0.25 * np.minimum(ends - starts, 0.16)
+    core_lo, core_hi = starts + margin, ends - margin
+    dist = np.maximum(np.maximum(core_lo[None, :] - t_eval[:, None], t_eval[:, None] - core_hi[None, :]), 0.0)
+    base = np.exp(-dist / tau[None, :])
+    num = base @ (dominance * targets)
+    den = base @ dominance
+    return num / np.maximum(den, 1e-12)
+
+
+def _closure_frames(phones: list[Phone], frames: int, fps: int, lead_s: float) -> list[tuple[int, tuple[int, ...]]]:
+    """Frames held fully closed for each bilabial: those whose lead-shifted time falls inside it."""
+    out = []
+    for i, p in enumerate(phones):
+        if not is_bilabial(p.symbol):
+            continue
+        lo = int(np.ceil((p.start - lead_s) * fps - 1e-9))
+        hi = int(np.ceil((p.end - lead_s) * fps - 1e-9))  # exclusive
+        idx = [k for k in range(max(lo, 0), min(hi, frames))]
+        if not idx:
+            k = int(np.floor(((p.start + p.end) / 2.0 - lead_s) * fps + 0.5))
+            if 0 <= k < frames:
+                idx = [k]
+        if idx:
+            out.append((i, tuple(idx)))
+    return out
+
+
+def _speaking_envelope(phones: list[Phone], times: np.ndarray, fps: int) -> np.ndarray:
+    """0..1: how much of the surrounding second is speech (drives livelier sway while talking)."""
+    speaking = np.zeros(times.size, np.float64)
+    for p in phones:
+        if p.symbol != PAUSE:
+            speaking[(times >= p.start) & (times < p.end)] = 1.0
+    width = max(int(SPEAKING_WINDOW_S * fps), 1)
+    window = np.hanning(width + 2)[1:-1]
+    window /= window.sum()
+    return np.clip(np.convolve(speaking, window, mode="same"), 0.0, 1.0)
+
+
+def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
+                         seed: int = 0, *, lead_s: float = LEAD_S, crossfade_s: float = CROSSFADE_S) -> MotionPlan:
+    """Like ``plan_motion`` but also returns the closures, blinks and nods it planned."""
+    seq = _validate(phones, frames, fps, seed, lead_s)
+    sequence = as_sequence(expression)
+    frames, fps = int(frames), int(fps)
+    values = np.zeros((frames, len(CHANNELS)), np.float64)
+    if frames == 0:
+        return MotionPlan(Controls(values.astype(np.float32), fps), (), (), ())
+    times = np.arange(frames, dtype=np.float64) / fps
+    duration = frames / fps
+    params = parameter_curves(sequence, times, duration, crossfade_s)
+
+    # Mouth: coarticulated visemes, scaled by the expression, then bilabial closures enforced.
+    art = _articulation(seq, times + lead_s)
+    art[:, :3] = np.clip(art[:, :3] * params["articulation"][:, None], 0.0, 1.0)
+    art[:, 3] = np.clip(art[:, 3], 0.0, 1.0)
+    closures = _closure_frames(seq, frames, fps, lead_s)
+    closed = np.zeros(frames, bool)
+    for _, idx in closures:
+        closed[list(idx)] = True
+    art[closed, 0] = 0.0
+    art[closed, 3] = 1.0
+    for j, name in enumerate(("jaw_open", "mouth_wide", "mouth_round", "lip_press")):
+        values[:, CHANNEL_INDEX[name]] = art[:, j]
+
+    # Idle life, each part from its own generator so they never reshuffle one another.
+    blink_rng, sway_rng, gaze_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
+    blinks = idle.plan_blinks(frames, fps, params["blink_per_min"], closed, blink_rng)
+    lids = idle.blink_curve(blinks, times)
+    values[:, CHANNEL_INDEX["blink_l"]] = lids
+    values[:, CHANNEL_INDEX["blink_r"]] = lids
+
+    speaking = _speaking_envelope(seq, times, fps)
+    for name, curve in idle.head_sway(times, fps, params["head_amplitude"], params["head_speed"], speaking, sway_rng).items():
+        values[:, CHANNEL_INDEX[name]] = curve
+    nods = idle.nod_onsets(seq, lead_s)
+    pulses = idle.pulse_train(nods, times)
+    values[:, CHANNEL_INDEX["head_pitch"]] += pulses * params["nod_deg"]
+    gx, gy = idle.gaze_shifts(times, params["gaze_range"], params["head_speed"], fps, gaze_rng)
+    values[:, CHANNEL_INDEX["gaze_x"]] = gx
+    values[:, CHANNEL_INDEX["gaze_y"]] = gy
+
+    values[:, CHANNEL_INDEX["smile"]] = params["smile"]
+    values[:, CHANNEL_INDEX["eye_wide"]] = params["eye_wide"]
+    # Brows rise with the emphasis too, but more slowly than the head dips.
+    brow_pulses = idle.pulse_train(nods, times, width_s=idle.BROW_PULSE_WIDTH_S)
+    values[:, CHANNEL_INDEX["brow_up"]] = params["brow_up"] + brow_pulses * params["brow_pulse"]
+    for name in ("smile", "eye_wide", "brow_up", "gaze_x", "gaze_y"):
+        np.clip(values[:, CHANNEL_INDEX[name]], -1.0, 1.0, out=values[:, CHANNEL_INDEX[name]])
+    controls = Controls(values.astype(np.float32), fps)
+    return MotionPlan(controls, tuple(closures), tuple(blinks), tuple(nods))
+
+
+def plan_motion(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
+                seed: int = 0, *, lead_s: float = LEAD_S, crossfade_s: float = CROSSFADE_S) -> Controls:
+    """Plan ``frames`` rows of Controls at ``fps`` for a phone timeline (or a ``Speech``).
+
+    expression: a preset name (``neutral``, ``excited``, ``manic``, ``calm``), a sequence
+    string (``"neutral,excited"`` splits the slot evenly, ``"neutral@0,excited@10.5"`` starts
+    each preset at a time in seconds), a list of names, a list of (name, start) pairs, or an
+    ``ExpressionSequence``. Same inputs and seed -> identical Controls.
+    """
+    return plan_motion_detailed(phones, frames, fps, expression, seed, lead_s=lead_s, crossfade_s=crossfade_s).controls
