@@ -84,15 +84,67 @@ def fold_tokens(tokens: list[TimedToken]) -> list[tuple[str, int, int | None, bo
     return out
 
 
+def trim_pause_edges(
+    folded: list[tuple[str, int, int | None, bool]], waveform, frame: int = 240, floor_db: float = -36.0
+) -> list[tuple[str, int, int | None, bool]]:
+    """Move silence at the edges of phones next to a pause into that pause.
+
+    Kokoro gives the silence before punctuation to the last phone of the phrase (a final "z"
+    lasting 400 ms of which 300 ms are silent). A mouth should close in that silence, so the
+    silent frames (RMS ``floor_db`` below the loud frames of the utterance) at a phone's edge
+    next to a pause move into the pause. Each phone keeps at least one frame (10 ms); the
+    total is unchanged, so the timeline stays exact.
+    """
+    import numpy as np
+
+    wave = np.asarray(waveform, dtype=np.float32)
+    n_frames = len(wave) // frame
+    if n_frames == 0:
+        return folded
+    rms = np.sqrt(np.mean(wave[: n_frames * frame].reshape(n_frames, frame).astype(np.float64) ** 2, axis=1))
+    loud = float(np.percentile(rms, 95))
+    if loud <= 0:
+        return folded
+    threshold = loud * 10 ** (floor_db / 20)
+    items = [list(p) for p in folded]
+    starts = np.cumsum([0] + [p[1] for p in items])
+    for i, item in enumerate(items):
+        if item[0] == PAUSE:
+            continue
+        a, b = int(starts[i]), int(starts[i + 1])
+        fa, fb = -(-a // frame), b // frame  # whole frames inside the phone
+        if fb - fa < 3:
+            continue
+        voiced = np.nonzero(rms[fa:fb] > threshold)[0]
+        if i + 1 < len(items) and items[i + 1][0] == PAUSE:
+            end = b if voiced.size == 0 else min(b, (fa + voiced[-1] + 2) * frame)
+            end = max(end, a + frame)
+            if end < b:
+                item[1] -= b - end
+                items[i + 1][1] += b - end
+                b = end
+        if i > 0 and items[i - 1][0] == PAUSE:
+            start = a if voiced.size == 0 else max(a, (fa + voiced[0] - 1) * frame)
+            start = min(start, b - frame)
+            if start > a:
+                item[1] -= start - a
+                items[i - 1][1] += start - a
+        starts[i + 1] = starts[i] + item[1]
+    return [tuple(p) for p in items]
+
+
 def build_timeline(
-    tokens: list[TimedToken], word_texts: tuple[str, ...], sample_rate: int
+    tokens: list[TimedToken], word_texts: tuple[str, ...], sample_rate: int, waveform=None
 ) -> tuple[tuple[Phone, ...], tuple[Word, ...]]:
     """Phones and words in seconds; ``word_texts`` is indexed by ``TimedToken.word_index``.
 
-    Words whose phones all lasted zero samples (rare) are dropped and indices renumbered, so
-    every returned word spans a positive time.
+    With ``waveform``, silent edges of phones next to pauses move into the pauses
+    (``trim_pause_edges``). Words whose phones all lasted zero samples (rare) are dropped and
+    indices renumbered, so every returned word spans a positive time.
     """
     folded = fold_tokens(tokens)
+    if waveform is not None:
+        folded = trim_pause_edges(folded, waveform)
     spans: dict[int, list[int]] = {}
     position = 0
     bounds = []
