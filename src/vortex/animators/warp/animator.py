@@ -1,0 +1,249 @@
+"""WarpAnimator: a portrait and a Controls track -> frames, by one dense remap per frame.
+
+Per portrait (once): the rig gives each expression channel's landmark targets at unit strength;
+``fields.backward_field`` turns each into a dense backward displacement field on a half-resolution
+grid over the face, stored as a [K, N] float32 matrix; the head gets a soft mask and the three
+fields ``m*x, m*y, m`` that make any head affine a 2x3 @ 3xN product.
+
+Per frame: expression field = weights @ basis (one small GEMM), head field = coefficients @
+head basis (another), the expression field is sampled through the head map (a low-res remap, so
+a turned head carries its open mouth with it), the map is upsampled to full resolution with
+``cv2.resize`` and the image is warped with ONE ``cv2.remap``, only inside the region that can
+move. The mouth interior and closing lids are then painted in small boxes of the output frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from vortex.actors.portrait import Portrait
+from vortex.animators.base import write_chunks_into
+from vortex.animators.warp.eyes import draw_closed_lid, gaze_fields, lid_skin
+from vortex.animators.warp.fields import Grid, backward_field, head_mask, region_grid
+from vortex.animators.warp.mouth import MouthStyle, draw_mouth_interior, mouth_style
+from vortex.animators.warp.rig import (
+    EXPRESSION_CHANNELS,
+    FaceFrame,
+    anchor_points,
+    channel_displacements,
+    closed_rest,
+    face_frame,
+)
+from vortex.errors import InvalidInputError
+from vortex.motion.controls import CHANNEL_INDEX, Controls
+
+BASIS_CHANNELS: tuple[str, ...] = EXPRESSION_CHANNELS + ("gaze_x", "gaze_y")
+_RANGES = {
+    "jaw_open": (0, 1), "mouth_wide": (0, 1), "mouth_round": (0, 1), "lip_press": (0, 1),
+    "smile": (-1, 1), "blink_l": (0, 1), "blink_r": (0, 1), "eye_wide": (-1, 1), "brow_up": (-1, 1),
+    "gaze_x": (-1, 1), "gaze_y": (-1, 1),
+}
+_COLUMNS = np.array([CHANNEL_INDEX[c] for c in BASIS_CHANNELS])
+_LOW = np.array([_RANGES[c][0] for c in BASIS_CHANNELS], np.float32)
+_HIGH = np.array([_RANGES[c][1] for c in BASIS_CHANNELS], np.float32)
+_JAW, _PRESS = BASIS_CHANNELS.index("jaw_open"), BASIS_CHANNELS.index("lip_press")
+_BLINK_L, _BLINK_R = BASIS_CHANNELS.index("blink_l"), BASIS_CHANNELS.index("blink_r")
+_HEAD = [CHANNEL_INDEX[c] for c in ("head_yaw", "head_pitch", "head_roll", "head_dx", "head_dy")]
+
+
+@dataclass
+class WarpRig:
+    """Everything precomputed for one portrait (see the module docstring)."""
+
+    image: np.ndarray  # uint8 [S, S, 3], C-contiguous
+    frame: FaceFrame
+    rest: np.ndarray  # float64 [68, 2] closed-lip rest landmarks
+    landmark_basis: np.ndarray  # float64 [K, 68, 2] forward landmark displacement per channel
+    face_grid: Grid
+    base_field: np.ndarray  # float32 [h*w*2] closed-rest field (zero for closed-lip portraits)
+    basis: np.ndarray  # float32 [K, h*w*2]
+    head_grid: Grid
+    head_basis: np.ndarray  # float32 [3, H*W]: m*x, m*y, m (x, y full-res pixel coordinates)
+    head_xy: np.ndarray  # float32 [h, w, 2] full-res coordinates of the head grid samples
+    pivot: np.ndarray  # neck pivot (px)
+    skin_l: np.ndarray
+    skin_r: np.ndarray
+    style: MouthStyle
+
+    @property
+    def size(self) -> int:
+        return int(self.image.shape[0])
+
+
+def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
+    """Precompute the per-channel basis fields, the head basis and the colours of one portrait."""
+    image = np.ascontiguousarray(portrait.image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or image.shape[0] != image.shape[1]:
+        raise InvalidInputError(f"portrait image must be square uint8 [S, S, 3], got {image.dtype} {image.shape}")
+    landmarks = np.asarray(portrait.landmarks, np.float64)
+    if landmarks.shape != (68, 2) or not np.all(np.isfinite(landmarks)):
+        raise InvalidInputError(f"portrait landmarks must be finite [68, 2], got {landmarks.shape}")
+    size = image.shape[0]
+    try:
+        frame = face_frame(landmarks)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    rest = closed_rest(landmarks, frame)
+    # The source keeps the portrait's real landmarks, except that an already-closed mouth keeps the
+    # tiny lip separation the triangulation needs.
+    source_pts = landmarks.copy()
+    if np.allclose(rest[:60], landmarks[:60]):
+        source_pts = rest.copy()
+    disp = channel_displacements(rest, frame)
+    anchors = anchor_points(rest, frame, size)
+    inner = anchors[:-32]  # everything except the image-border ring
+    box = (inner[:, 0].min() - 2, inner[:, 1].min() - 2, inner[:, 0].max() + 2, inner[:, 1].max() + 2)
+    face_grid = region_grid(box, size, step)
+    src = np.concatenate([source_pts, anchors])
+
+    base = backward_field(np.concatenate([rest, anchors]), src, face_grid)
+    fields = []
+    for name in EXPRESSION_CHANNELS:
+        target = np.concatenate([rest + disp[name], anchors])
+        fields.append(backward_field(target, src, face_grid) - base)
+    gx, gy = gaze_fields(rest, frame.iod, face_grid)
+    fields += [gx, gy]
+    basis = np.stack([f.reshape(-1) for f in fields]).astype(np.float32)
+    landmark_basis = np.stack([disp[name] for name in EXPRESSION_CHANNELS] + [np.zeros((68, 2))] * 2)
+
+    # Head region: wherever the soft head mask is non-zero, plus the face grid.
+    whole = region_grid((0, 0, size, size), size, step)
+    mask_full = head_mask(rest, frame.iod, frame.v, whole)
+    ys, xs = np.nonzero(mask_full > 1e-3)
+    hx0 = min(whole.x0 + xs.min() * step, face_grid.x0) - step
+    hy0 = min(whole.y0 + ys.min() * step, face_grid.y0) - step
+    hx1 = max(whole.x0 + (xs.max() + 1) * step, face_grid.x0 + face_grid.width * step) + step
+    hy1 = max(whole.y0 + (ys.max() + 1) * step, face_grid.y0 + face_grid.height * step) + step
+    head_grid = region_grid((hx0, hy0, hx1, hy1), size, step)
+    mask = head_mask(rest, frame.iod, frame.v, head_grid)
+    hx, hy = head_grid.coords()
+    head_basis = np.stack([(mask * hx).ravel(), (mask * hy).ravel(), mask.ravel()]).astype(np.float32)
+    head_xy = np.stack([hx, hy], axis=-1).astype(np.float32)
+
+    skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
+    skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
+    cheek = image[int(landmarks[29, 1]) - 2 : int(landmarks[29, 1]) + 3, int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) - 2 : int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) + 3]
+    skin = np.median(cheek.reshape(-1, 3).astype(np.float64), axis=0) if cheek.size else (skin_l + skin_r) / 2
+    pivot = rest[8] + frame.v * 0.7 * frame.iod
+    return WarpRig(
+        image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
+        base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
+        head_basis=head_basis, head_xy=head_xy, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
+        style=mouth_style(skin),
+    )
+
+
+def channel_weights(row: np.ndarray) -> np.ndarray:
+    """The basis weights for one Controls row: clipped to each channel's range, lip press closing the jaw's lip gap."""
+    w = np.clip(row[_COLUMNS].astype(np.float32), _LOW, _HIGH)
+    w[_JAW] *= 1.0 - w[_PRESS]
+    return w
+
+
+def head_transform(rig: WarpRig, row: np.ndarray) -> np.ndarray:
+    """Forward 2x3 affine of the head for one Controls row (rotation about the neck pivot).
+
+    Yaw is approximated by a sideways shift of the face (its depth in front of the neck axis
+    times sin(yaw)) and a slight horizontal compression; pitch likewise vertically.
+    """
+    yaw, pitch, roll, dx, dy = (float(row[i]) for i in _HEAD)
+    iod, size = rig.frame.iod, rig.size
+    yr, pr, rr = math.radians(yaw), math.radians(pitch), math.radians(roll)
+    k = np.diag([math.sqrt(math.cos(yr)), math.sqrt(math.cos(pr))])
+    c, s = math.cos(rr), math.sin(rr)
+    rot = np.array([[c, -s], [s, c]])
+    center, pivot = rig.frame.center, rig.pivot
+    shift = np.array([math.sin(yr) * 1.0 * iod, math.sin(pr) * 0.8 * iod])
+    move = np.array([dx * size, dy * size])
+    linear = rot @ k
+    offset = pivot + rot @ (center - pivot - k @ center + shift) + move
+    return np.concatenate([linear, offset[:, None]], axis=1)
+
+
+def frame_landmarks(rig: WarpRig, weights: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Output landmark positions [68, 2] for a frame (expression, then head)."""
+    pts = rig.rest + np.tensordot(weights.astype(np.float64), rig.landmark_basis, axes=1)
+    return pts @ head[:, :2].T + head[:, 2]
+
+
+class WarpAnimator:
+    """The embedded animator: landmark-driven dense warp plus a synthesized mouth interior.
+
+    ``step`` is the resolution divisor of the displacement grid (2: fields at half resolution,
+    upsampled before the single full-resolution remap).
+    """
+
+    name = "warp"
+
+    def __init__(self, step: int = 2) -> None:
+        if step not in (1, 2, 4):
+            raise InvalidInputError(f"step must be 1, 2 or 4, got {step}")
+        self.step = step
+        self._cache: tuple[Portrait, WarpRig] | None = None
+
+    def rig(self, portrait: Portrait) -> WarpRig:
+        """The precomputed rig of ``portrait`` (the last one is cached)."""
+        if self._cache is not None and self._cache[0] is portrait:
+            return self._cache[1]
+        rig = build_rig(portrait, self.step)
+        self._cache = (portrait, rig)
+        return rig
+
+    def frames(self, portrait: Portrait, controls: Controls, chunk: int = 24) -> Iterator[np.ndarray]:
+        """Yield uint8 [n, H, W, 3] chunks covering all ``controls.frames`` frames in order."""
+        if chunk < 1:
+            raise InvalidInputError(f"chunk must be >= 1, got {chunk}")
+        if not np.all(np.isfinite(controls.values)):
+            raise InvalidInputError("controls contain NaN or infinite values")
+        rig = self.rig(portrait)
+        total = controls.frames
+        for start in range(0, total, chunk):
+            rows = controls.values[start : start + chunk]
+            out = np.empty((len(rows),) + rig.image.shape, np.uint8)
+            for i, row in enumerate(rows):
+                render_frame(rig, row, out[i])
+            yield out
+
+    def render_into(self, portrait: Portrait, controls: Controls, buffer: np.ndarray) -> None:
+        """Write every frame into a caller's float32 [T, 3, H, W] buffer in [0, 1], in place."""
+        size = portrait.image.shape[0]
+        if buffer.ndim != 4 or buffer.shape[0] != controls.frames or buffer.shape[2:] != (size, size):
+            raise InvalidInputError(f"buffer must be float32 [{controls.frames}, 3, {size}, {size}], got {buffer.dtype} {buffer.shape}")
+        write_chunks_into(self.frames(portrait, controls), buffer)
+
+
+def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
+    """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
+    weights = channel_weights(row)
+    head = head_transform(rig, row)
+    inverse = cv2.invertAffineTransform(head)
+
+    fg, hg = rig.face_grid, rig.head_grid
+    expr = (rig.base_field + weights @ rig.basis).reshape(fg.height, fg.width, 2)
+    coef = np.array(
+        [[inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2]], [inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2]]],
+        np.float32,
+    )
+    head_disp = (coef @ rig.head_basis).reshape(2, hg.height, hg.width).transpose(1, 2, 0)
+    at = rig.head_xy + head_disp  # where each output sample sits in the unmoved face
+    off = (fg.step - 1) / 2
+    lowx = (at[..., 0] - (fg.x0 + off)) * (1.0 / fg.step)
+    lowy = (at[..., 1] - (fg.y0 + off)) * (1.0 / fg.step)
+    expr_at = cv2.remap(expr, lowx, lowy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    at += expr_at
+    full_h, full_w = hg.full_shape
+    if hg.step > 1:
+        at = cv2.resize(at, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    out[:] = rig.image
+    y0, x0 = hg.y0, hg.x0
+    out[y0 : y0 + full_h, x0 : x0 + full_w] = cv2.remap(rig.image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+    pts = frame_landmarks(rig, weights, head)
+    draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style)
+    draw_closed_lid(out, pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.frame.iod)
+    draw_closed_lid(out, pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.frame.iod)

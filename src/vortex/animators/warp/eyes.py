@@ -1,0 +1,85 @@
+"""Eyes: closing lids over a blink, and the dense field that shifts the iris for gaze.
+
+The rig already pulls the upper lid down (the warp stretches the real lid skin and lash line
+over the eye); what is left of the eye opening near full closure is covered here with skin
+colour sampled just above the eye, plus a soft lash line, so a closed eye reads as closed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vortex.animators.warp.fields import Grid, polygon_mask
+
+
+def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray:
+    """RGB of the upper-lid skin: the brighter half of the band between the eye's upper lid and the brow."""
+    top = float(brow[:, 1].mean())
+    lid = float(eye[[1, 2], 1].mean())
+    y0 = int(round(top + 0.45 * (lid - top)))
+    y1 = int(round(top + 0.8 * (lid - top)))
+    x0 = int(round(eye[0, 0] + 0.2 * (eye[3, 0] - eye[0, 0])))
+    x1 = int(round(eye[0, 0] + 0.8 * (eye[3, 0] - eye[0, 0])))
+    x0, x1 = sorted((x0, x1))
+    patch = image[max(0, y0) : max(y0 + 1, y1 + 1), max(0, x0) : max(x0 + 1, x1 + 1)].reshape(-1, 3)
+    if patch.size == 0:
+        return np.array([180.0, 140.0, 120.0])
+    patch = patch.astype(np.float64)
+    lum = patch @ np.array([0.299, 0.587, 0.114])
+    return np.median(patch[lum >= np.median(lum)], axis=0)  # the lit half: brows and creases are darker
+
+
+def draw_closed_lid(frame: np.ndarray, eye: np.ndarray, closure: float, skin: np.ndarray, iod: float) -> None:
+    """Cover what is left of the eye opening with lid skin, in place; ``eye`` is the frame's [6, 2] contour."""
+    alpha = float(np.clip((closure - 0.45) / 0.45, 0.0, 1.0))
+    if alpha <= 0.0:
+        return
+    alpha = alpha * alpha * (3 - 2 * alpha)
+    height, width = frame.shape[:2]
+    pad = int(np.ceil(0.08 * iod)) + 2
+    x0 = int(max(0, np.floor(eye[:, 0].min()) - pad))
+    y0 = int(max(0, np.floor(eye[:, 1].min()) - pad))
+    x1 = int(min(width, np.ceil(eye[:, 0].max()) + pad))
+    y1 = int(min(height, np.ceil(eye[:, 1].max()) + pad))
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    origin = np.array([x0, y0], np.float64)
+    shape = (y1 - y0, x1 - x0)
+    poly = np.round((eye - origin) * 16).astype(np.int32)
+    cover = np.zeros(shape, np.uint8)
+    cv2.fillPoly(cover, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    grow = max(1, int(round(0.03 * iod)))
+    cover = cv2.dilate(cover, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    mask = cv2.GaussianBlur(cover.astype(np.float32) / 255.0, (0, 0), max(0.6, 0.02 * iod)) * alpha
+
+    lash = np.zeros(shape, np.uint8)
+    seam = np.stack([eye[0], (eye[1] + eye[5]) / 2, (eye[2] + eye[4]) / 2, eye[3]])  # where the lids meet
+    lower = np.round((seam - origin) * 16).astype(np.int32)
+    cv2.polylines(lash, [lower], False, 255, 1, cv2.LINE_AA, shift=4)
+    lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.45 * alpha)
+
+    roi = frame[y0:y1, x0:x1]
+    out = roi.astype(np.float32)
+    out += (skin.astype(np.float32) - out) * mask[..., None]
+    out += (skin.astype(np.float32) * 0.45 - out) * lash_mask[..., None]
+    roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def gaze_fields(rest: np.ndarray, iod: float, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Backward displacement [h, w, 2] for gaze_x = 1 and gaze_y = 1: the eye contents slide inside each eye.
+
+    A feathered mask of each eye opening times a constant shift (0.1 IOD sideways, 0.05 IOD
+    down); the eye corners and lids stay, so the iris moves within the white.
+    """
+    mask = np.zeros((grid.height, grid.width), np.float32)
+    for start in (36, 42):
+        eye = rest[start : start + 6]
+        center = eye.mean(axis=0)
+        shrunk = center + (eye - center) * np.array([0.8, 0.7])
+        mask = np.maximum(mask, polygon_mask(shrunk, grid, feather=0.06 * iod))
+    gx = np.zeros((grid.height, grid.width, 2), np.float32)
+    gy = np.zeros_like(gx)
+    gx[..., 0] = -0.10 * iod * mask  # backward: to show the iris further right, sample from the left
+    gy[..., 1] = -0.05 * iod * mask
+    return gx, gy

@@ -1,0 +1,116 @@
+"""Dense displacement fields: piecewise-affine maps between landmark meshes, and the head mask.
+
+Why piecewise-affine on a Delaunay mesh (not thin-plate splines): the lips need a near
+discontinuity (the upper lip stays while the lower lip drops a few pixels below it) and TPS
+rings and overshoots when two control points that close move apart; a triangle mesh is exact at
+every landmark, strictly local, and costs one barycentric lookup per grid point, once per
+portrait. The fields are built *backwards* (output pixel -> source pixel) by triangulating the
+target landmark positions, so each unit-strength basis field is an exact inverse warp rather
+than a first-order guess; a frame blends them linearly.
+
+Grids here are "low resolution": sample ``(j, i)`` sits at full-resolution pixel
+``(x0 + step * j + (step - 1) / 2, y0 + step * i + (step - 1) / 2)``, which is exactly the
+pixel-centre convention ``cv2.resize(..., INTER_LINEAR)`` uses when upsampling by ``step``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A low-resolution sampling of the full-resolution region [x0, x1) x [y0, y1)."""
+
+    x0: int
+    y0: int
+    width: int  # low-res samples
+    height: int
+    step: int
+
+    @property
+    def full_shape(self) -> tuple[int, int]:
+        return self.height * self.step, self.width * self.step
+
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution (x, y) of every sample, float64 [h, w] each."""
+        off = (self.step - 1) / 2
+        xs = self.x0 + self.step * np.arange(self.width) + off
+        ys = self.y0 + self.step * np.arange(self.height) + off
+        return np.meshgrid(xs, ys)
+
+    def to_low(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution pixel coordinates -> low-res sample coordinates (for cv2.remap)."""
+        off = (self.step - 1) / 2
+        return (x - self.x0 - off) / self.step, (y - self.y0 - off) / self.step
+
+
+def region_grid(box: tuple[float, float, float, float], size: int, step: int) -> Grid:
+    """A grid covering ``box`` (clipped to the image), its full-res size a multiple of ``step``."""
+    x0 = int(max(0, np.floor(box[0])))
+    y0 = int(max(0, np.floor(box[1])))
+    x1 = int(min(size, np.ceil(box[2])))
+    y1 = int(min(size, np.ceil(box[3])))
+    width = max(1, (x1 - x0) // step)
+    height = max(1, (y1 - y0) // step)
+    return Grid(x0, y0, width, height, step)
+
+
+def backward_field(target: np.ndarray, source: np.ndarray, grid: Grid) -> np.ndarray:
+    """Displacement float32 [h, w, 2] that sends each output sample to where it comes from in the source.
+
+    ``target`` and ``source`` are matching point sets [N, 2]; the target set is triangulated
+    and each triangle maps affinely onto the same vertices in the source. Outside the target
+    hull the displacement is zero (the anchors put the hull well outside the face).
+    """
+    tri = Delaunay(target)
+    gx, gy = grid.coords()
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    simplex = tri.find_simplex(pts, bruteforce=True)  # the directed walk is erratically slow here
+    inside = simplex >= 0
+    trans = tri.transform[simplex[inside]]  # [n, 3, 2]
+    rel = pts[inside] - trans[:, 2]
+    bary2 = np.einsum("nij,nj->ni", trans[:, :2], rel)
+    bary = np.concatenate([bary2, 1 - bary2.sum(axis=1, keepdims=True)], axis=1)
+    verts = tri.simplices[simplex[inside]]  # [n, 3]
+    src = np.einsum("nk,nkd->nd", bary, source[verts])
+    disp = np.zeros_like(pts)
+    disp[inside] = src - pts[inside]
+    return disp.reshape(grid.height, grid.width, 2).astype(np.float32)
+
+
+def polygon_mask(points: np.ndarray, grid: Grid, feather: float) -> np.ndarray:
+    """float32 [h, w] in [0, 1]: 1 inside the polygon, fading out over ``feather`` full-res pixels."""
+    lx, ly = grid.to_low(points[:, 0], points[:, 1])
+    canvas = np.zeros((grid.height, grid.width), np.uint8)
+    shift = 4
+    poly = np.round(np.stack([lx, ly], axis=1) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(canvas, [poly], 255, lineType=cv2.LINE_AA, shift=shift)
+    mask = canvas.astype(np.float32) / 255.0
+    sigma = max(feather / grid.step, 0.3)
+    return cv2.GaussianBlur(mask, (0, 0), sigma)
+
+
+def head_mask(rest: np.ndarray, iod: float, v: np.ndarray, grid: Grid) -> np.ndarray:
+    """float32 [h, w]: 1 on the head (face, hair), fading to 0 over the neck and background.
+
+    An ellipse round the face contour widened for hair and ears; the fade is a smoothstep
+    over about one inter-ocular distance so the neck stretches instead of tearing.
+    """
+    jaw = rest[0:17]
+    brows = rest[17:27]
+    top = brows - v * 1.6 * iod
+    hull = np.concatenate([jaw, top]).astype(np.float32)
+    center = hull.mean(axis=0)
+    grown = center + (hull - center) * 1.2
+    lx, ly = grid.to_low(grown[:, 0], grown[:, 1])
+    canvas = np.full((grid.height, grid.width), 255, np.uint8)
+    cv2.fillConvexPoly(canvas, np.round(np.stack([lx, ly], 1) * 16).astype(np.int32), 0, lineType=cv2.LINE_AA, shift=4)
+    dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 5) * grid.step  # full-res px outside the head
+    fade = 1.1 * iod
+    t = np.clip(1.0 - dist / fade, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
