@@ -1,0 +1,278 @@
+"""``vortex generate``: a script (or a recipe, or recorded audio) and an actor in, a finished slot out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+
+from vortex.errors import InvalidInputError
+
+DESCRIPTION = """\
+Make one talking-head slot: speech (Kokoro-82M) or your recorded audio, an actor (drawn from a
+prompt, or a photo), lip-synced animation, and an MP4 with H.264 video and AAC audio.
+
+What is said:   --script TEXT | --script-file F | --audio A.wav [--script TRANSCRIPT] | --recipe R.json
+Who says it:    --prompt "description" (a procedural character) | --photo FILE (a face photo)
+How:            --expression PRESET | --expressions a,b,c (splits the slot evenly; a@0,b@10 at times)
+
+The slot lasts as long as the speech plus a short tail (--duration auto, the default), or
+exactly S seconds with --duration S: shorter speech is padded with silence while the face
+idles, longer speech is cut at a word boundary with a warning (more than 20% too long is an
+error that says by how much). A 45 s slot at 24 fps has exactly 1080 frames.
+"""
+
+EPILOG = """\
+examples:
+  vortex generate --script "Wubba lubba dub dub! Science is about asking the right questions." \\
+      --voice rick_c137 --prompt "old scientist, grey spiky hair, lab coat, laboratory" -o slot.mp4
+  vortex generate --script-file ad.txt --photo face.jpg --expressions neutral,excited,calm \\
+      --duration 45 --seed 7 -o ad.mp4 --report ad.json
+  vortex generate --audio take.wav --script "the words spoken in take.wav" --prompt "green alien" -o take.mp4
+  vortex generate --recipe slot.json -o slot.mp4 --frames frames/ --deadline 60
+
+Recipes follow docs/recipe.schema.json. Exit codes: 0 done, 2 invalid input (one line that says
+what to fix), 3 a stage timeout or the --deadline passed, 1 internal failure, 130 Ctrl-C.
+Nothing is left half-written: outputs appear only when complete.
+"""
+
+# Recipe field -> the flag that sets it, so validation messages name what the user typed.
+FLAG_OF_FIELD = {
+    "audio_track.script": "--script",
+    "audio_track.voice_id": "--voice",
+    "audio_track.speed": "--speed",
+    "audio_track.emotion": "--emotion",
+    "audio_track.audio_file": "--audio",
+    "visual_track.prompt": "--prompt",
+    "visual_track.photo_file": "--photo",
+    "visual_track.expression_preset": "--expression",
+    "visual_track.expression_sequence": "--expressions",
+    "slot.duration_sec": "--duration",
+    "slot.fps": "--fps",
+    "slot.size": "--size",
+    "slot.seed": "--seed",
+}
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "generate",
+        parents=[common],
+        help="make a slot: speech + actor + lip-synced animation -> MP4",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = p.add_argument_group("what is said")
+    what.add_argument("--script", metavar="TEXT", help="text to speak (with --audio: the transcript of the audio)")
+    what.add_argument("--script-file", metavar="F", help="read the script from a UTF-8 file ('-' reads stdin)")
+    what.add_argument("--audio", metavar="A.wav", help="use recorded speech (WAV/FLAC/MP3/M4A; converted to 24 kHz mono)")
+    what.add_argument("--recipe", metavar="R.json", help="a JSON recipe (docs/recipe.schema.json); slot flags override it")
+    what.add_argument("--voice", metavar="V", help="voice id (see 'vortex voices'; default jf_alpha)")
+    what.add_argument("--speed", metavar="X", help="speaking rate 0.5..2.0 (default 1.0)")
+    what.add_argument("--emotion", metavar="E", help="neutral, excited, sad, angry or manic (default neutral)")
+    who = p.add_argument_group("who says it")
+    who.add_argument("--prompt", metavar="P", help="describe a procedural character (species, hair, clothes, background...)")
+    who.add_argument("--photo", metavar="FILE", help="a photo with a face (PNG/JPEG/WebP)")
+    who.add_argument("--expression", metavar="E", help="neutral, excited, manic or calm (default neutral)")
+    who.add_argument("--expressions", metavar="a,b,c", help="a sequence: 'neutral,excited,calm' or 'neutral@0,excited@10.5'")
+    slot = p.add_argument_group("the slot")
+    slot.add_argument("--duration", metavar="auto|S", help="auto (speech + tail, default) or seconds, e.g. 45")
+    slot.add_argument("--fps", metavar="N", help="frames per second, 8..60 (default 24)")
+    slot.add_argument("--size", metavar="N", help="square frame size in pixels, even, 256..1024 (default 512)")
+    slot.add_argument("--seed", metavar="N", help="seed for the actor and motion (default 0); same seed, same bytes")
+    slot.add_argument("--animator", choices=("warp", "liveportrait"), default="warp",
+                      help="warp (embedded, CPU) or liveportrait (needs official weights: 'vortex models')")
+    slot.add_argument("--deadline", metavar="S", help="give up after S seconds in all (exit 3, nothing written)")
+    out = p.add_argument_group("outputs")
+    out.add_argument("-o", "--output", metavar="OUT.mp4", required=True, help="the MP4 to write")
+    out.add_argument("--frames", metavar="DIR", help="also write every frame as PNG into DIR")
+    out.add_argument("--report", metavar="OUT.json", help="write timings, memory, warnings and outcome as JSON")
+    p.set_defaults(func=run)
+
+    def one_line_error(message: str) -> None:  # argparse's usage dump is not one line
+        print(f"vortex generate: error: {message} (see 'vortex generate --help')", file=sys.stderr)
+        sys.exit(2)
+
+    p.error = one_line_error  # type: ignore[method-assign]
+
+
+# --- arguments -> recipe ------------------------------------------------------------------------
+
+
+def _number_or_text(value: str | None):
+    """CLI text as a JSON value, so the recipe validator gives its one-line range messages."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _read_script_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    if not path.is_file():
+        raise InvalidInputError(f"--script-file: file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"--script-file: cannot read {path} as UTF-8 text: {exc}") from None
+
+
+def _expressions(spec: str):
+    from vortex.motion.expressions import parse_sequence
+
+    sequence = parse_sequence(spec)
+    if sequence.starts is None:
+        return list(sequence.names)
+    return [{"preset": n, "start_sec": t} for n, t in zip(sequence.names, sequence.starts)]
+
+
+def _slot_overrides(args: argparse.Namespace) -> dict:
+    slot = {}
+    if args.duration is not None:
+        slot["duration_sec"] = "auto" if args.duration.strip().lower() == "auto" else _number_or_text(args.duration)
+    for key in ("fps", "size", "seed"):
+        if getattr(args, key) is not None:
+            slot[key] = _number_or_text(getattr(args, key))
+    return slot
+
+
+def _cli_message(error: InvalidInputError) -> InvalidInputError:
+    message = str(error)
+    field_name = message.split(":", 1)[0]
+    flag = FLAG_OF_FIELD.get(re.sub(r"\[\d+\].*$", "", field_name))
+    if flag is None:
+        return error
+    return InvalidInputError(flag + message[len(field_name):])
+
+
+def recipe_from_args(args: argparse.Namespace):
+    """Build and validate the recipe; every problem is one ``InvalidInputError`` line."""
+    from vortex.recipe import Recipe
+
+    track_flags = [f for f in ("script", "script_file", "audio", "voice", "speed", "emotion", "prompt", "photo", "expression",
+                               "expressions") if getattr(args, f) is not None]
+    if args.recipe is not None:
+        if track_flags:
+            raise InvalidInputError(f"--recipe already says what is said and who says it; drop --{track_flags[0].replace('_', '-')} "
+                                    "or edit the recipe")
+        path = Path(args.recipe)
+        if not path.is_file():
+            raise InvalidInputError(f"--recipe: file not found: {path}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"--recipe: cannot read {path}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"--recipe: {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        overrides = _slot_overrides(args)
+        if overrides and isinstance(data, dict):
+            slot = data.get("slot") if isinstance(data.get("slot"), dict) else {}
+            data["slot"] = {**slot, **overrides}
+        try:
+            return Recipe.from_dict(data, base_dir=path.parent)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"--recipe {path.name}: {exc}") from None
+
+    if args.script is not None and args.script_file is not None:
+        raise InvalidInputError("give --script or --script-file, not both")
+    if args.prompt is not None and args.photo is not None:
+        raise InvalidInputError("give --prompt or --photo, not both")
+    if args.expression is not None and args.expressions is not None:
+        raise InvalidInputError("give --expression or --expressions, not both")
+    script = _read_script_file(args.script_file) if args.script_file is not None else args.script
+    audio: dict = {}
+    if args.audio is not None:
+        for flag in ("voice", "speed", "emotion"):
+            if getattr(args, flag) is not None:
+                raise InvalidInputError(f"--{flag} does not apply to --audio (the recording is used as it is)")
+        audio["audio_file"] = args.audio
+        if script is not None:
+            audio["script"] = script
+    else:
+        if script is None:
+            raise InvalidInputError("nothing to say: give --script TEXT, --script-file F, --audio A.wav or --recipe R.json")
+        audio["script"] = script
+        if args.voice is not None:
+            audio["voice_id"] = args.voice
+        if args.speed is not None:
+            audio["speed"] = _number_or_text(args.speed)
+        if args.emotion is not None:
+            audio["emotion"] = args.emotion
+    visual: dict = {}
+    if args.photo is not None:
+        visual["photo_file"] = args.photo
+    elif args.prompt is not None:
+        visual["prompt"] = args.prompt
+    try:
+        if args.expressions is not None:
+            visual["expression_sequence"] = _expressions(args.expressions)
+        elif args.expression is not None:
+            visual["expression_preset"] = args.expression
+        slot = {"duration_sec": "auto", **_slot_overrides(args)}
+        return Recipe.from_dict({"audio_track": audio, "visual_track": visual, "slot": slot}, base_dir=Path.cwd())
+    except InvalidInputError as exc:
+        raise _cli_message(exc) from None
+
+
+def _deadline(value: str | None) -> float | None:
+    if value is None:
+        return None
+    number = _number_or_text(value)
+    if isinstance(number, str) or not number > 0:
+        raise InvalidInputError(f"--deadline must be a positive number of seconds, got {value!r}")
+    return float(number)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    out = Path(args.output)
+    if out.is_dir():
+        raise InvalidInputError(f"-o: {out} is a folder; give a file name such as {out / 'slot.mp4'}")
+    if out.suffix.lower() != ".mp4":
+        raise InvalidInputError(f"-o: the output is an MP4 file; give a name ending in .mp4, got {out.name}")
+    if args.frames is not None and Path(args.frames).exists() and not Path(args.frames).is_dir():
+        raise InvalidInputError(f"--frames: {args.frames} exists and is not a folder")
+    if args.report is not None and Path(args.report).is_dir():
+        raise InvalidInputError(f"--report: {args.report} is a folder; give a file name")
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    from vortex.cli import progress_from_args
+    from vortex.pipeline import VortexPipeline
+
+    recipe = recipe_from_args(args)
+    deadline = _deadline(args.deadline)
+    _check_outputs(args)
+    progress = progress_from_args(args)
+    pipeline = VortexPipeline(animator=args.animator, deadline=deadline, progress=progress)
+    result = asyncio.run(
+        pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, report=args.report, progress=progress)
+    )
+    if progress.mode == "json":
+        progress.log("result", **result.to_dict())
+    result.raise_for_error()
+    if progress.mode == "bar":
+        t = result.timings
+        print(
+            f"wrote {result.output}: {result.frames} frames, {result.duration_sec:g} s at {result.fps} fps, "
+            f"{result.size}x{result.size}, in {t.get('total', 0):.1f} s "
+            f"(speech {t.get('speech', 0):.1f}, actor {t.get('actor', 0):.1f}, motion {t.get('motion', 0):.1f}, "
+            f"render+encode {t.get('render_encode', 0):.1f}); peak RSS {result.peak_rss_mb:.0f} MB",
+            file=sys.stdout,
+        )
+    return 0
