@@ -17,7 +17,7 @@ Two hard guarantees sit on top of the blend:
   ±1 frame of its phone (the contract allows ±2).
 
 Silence (PAUSE, and anything before the first or after the last phone) relaxes the mouth
-closed; frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at rest.
+closed, except short joins between words (< ``JOIN_PAUSE_S``) which the mouth flows through; frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at rest.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ LEAD_S = 0.02
 STRESS_JAW_GAIN = 1.12
 """Stressed vowels open the jaw this much wider than unstressed ones."""
 SPEAKING_WINDOW_S = 1.0
+JOIN_PAUSE_S = 0.12
+"""Pauses shorter than this (word joins, commas read fast) barely pull the mouth closed."""
+JOIN_PAUSE_DOMINANCE = 0.15
 
 PhonesLike = Union[Sequence[Phone], Speech]
 
@@ -91,6 +94,9 @@ def _articulation(phones: list[Phone], t_eval: np.ndarray) -> np.ndarray:
     for i, p in enumerate(padded):
         if p.stressed and is_vowel(p.symbol):
             targets[i, 0] = min(1.0, targets[i, 0] * STRESS_JAW_GAIN)
+        elif p.symbol == PAUSE and p.end - p.start < JOIN_PAUSE_S:
+            # Word joins are pauses in the timeline, but the mouth flows through them.
+            dominance[i] *= JOIN_PAUSE_DOMINANCE
     starts = np.array([p.start for p in padded])
     ends = np.array([p.end for p in padded])
     # Full dominance over the phone's core; the margin is capped so long pauses take over quickly.

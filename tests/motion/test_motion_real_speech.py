@@ -1,0 +1,94 @@
+"""Motion on real Kokoro speech, and on the same audio brought back as "user audio"."""
+
+import numpy as np
+import pytest
+
+from vortex.errors import InvalidInputError
+from vortex.media.audio import write_wav
+from vortex.motion import plan_motion, plan_motion_detailed
+from vortex.motion.visemes import Viseme, is_bilabial, viseme_of
+from vortex.speech.external import speech_from_audio
+from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
+from vortex.speech.speech import PAUSE
+
+FPS = 24
+TEXT = "Bob may play bamboo music, maybe. Papa bought a map! Somebody put my bumpy lamp by the window."
+
+
+@pytest.fixture(scope="module")
+def tts_speech():
+    return KokoroOnnxSpeech().synthesize(TEXT)
+
+
+@pytest.fixture(scope="module")
+def wav_path(tts_speech, tmp_path_factory):
+    return write_wav(tmp_path_factory.mktemp("motion") / "tts.wav", tts_speech.waveform)
+
+
+def frame_count(speech):
+    return int(np.ceil(speech.duration * FPS))
+
+
+def closure_centres(speech, frames):
+    plan = plan_motion_detailed(speech, frames, FPS)
+    return np.array([np.mean(f) for _, f in plan.closures])
+
+
+def test_real_tts_every_bilabial_closes(tts_speech):
+    controls = plan_motion(tts_speech, frame_count(tts_speech), FPS, "excited", seed=1)
+    jaw, press = controls.channel("jaw_open"), controls.channel("lip_press")
+    bilabials = [p for p in tts_speech.phones if is_bilabial(p.symbol)]
+    assert len(bilabials) >= 20
+    for p in bilabials:
+        lo, hi = int(np.floor(p.start * FPS)) - 2, int(np.ceil(p.end * FPS)) + 2
+        closed = (press[lo : hi + 1] >= 0.999) & (jaw[lo : hi + 1] <= 0.02)
+        assert closed.any(), p
+
+
+def test_real_tts_open_vowels_open_and_pauses_rest(tts_speech):
+    controls = plan_motion(tts_speech, frame_count(tts_speech), FPS)
+    jaw = controls.channel("jaw_open")
+    def at_centres(pred):
+        return np.array([jaw[int((p.start + p.end) / 2 * FPS)] for p in tts_speech.phones if pred(p)])
+    open_jaw = at_centres(lambda p: viseme_of(p.symbol) is Viseme.OPEN and p.end - p.start >= 0.06)
+    closed_jaw = at_centres(lambda p: is_bilabial(p.symbol))
+    assert open_jaw.mean() > 0.55 and open_jaw.mean() > closed_jaw.mean() + 0.45
+    long_pauses = at_centres(lambda p: p.symbol == PAUSE and p.end - p.start >= 0.25)
+    assert long_pauses.size >= 2 and long_pauses.max() < 0.05
+    assert plan_motion_detailed(tts_speech, frame_count(tts_speech), FPS).nods  # stressed syllables nod
+
+
+def test_user_audio_with_transcript_matches_tts_closures(tts_speech, wav_path):
+    aligned = speech_from_audio(wav_path, TEXT)
+    assert aligned.metadata["path"] == str(wav_path)
+    frames = frame_count(tts_speech)
+    reference, found = closure_centres(tts_speech, frames), closure_centres(aligned, frames)
+    offsets = np.array([found[np.argmin(np.abs(found - r))] - r for r in reference])
+    spurious = np.array([np.min(np.abs(reference - f)) for f in found])
+    # Measured on this sentence: 25/25 within ±2 frames, mean |offset| about 0.4 frame.
+    assert np.all(np.abs(offsets) <= 2.0), offsets
+    assert np.mean(np.abs(offsets)) <= 1.0
+    assert np.all(spurious <= 2.0)
+
+
+def test_user_audio_without_transcript_follows_the_speech_rhythm(tts_speech, wav_path):
+    recognized = speech_from_audio(wav_path)
+    assert recognized.metadata["backend"] == "pocketsphinx-allphone"
+    frames = frame_count(tts_speech)
+    jaw = plan_motion(recognized, frames, FPS).channel("jaw_open")
+    times = np.arange(frames) / FPS
+    speaking = np.zeros(frames, bool)
+    for p in tts_speech.phones:
+        if p.symbol != PAUSE:
+            speaking |= (times >= p.start) & (times < p.end)
+    assert jaw[speaking].mean() > 3 * jaw[~speaking].mean()
+    assert jaw[speaking].mean() > 0.2
+
+
+def test_user_audio_errors(tmp_path):
+    with pytest.raises(InvalidInputError):
+        speech_from_audio(tmp_path / "missing.wav")
+    with pytest.raises(InvalidInputError):
+        speech_from_audio(12)
+    with pytest.raises(InvalidInputError):
+        speech_from_audio(np.zeros(24000, np.float32))  # silent
