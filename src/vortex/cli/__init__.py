@@ -17,6 +17,7 @@ from vortex.errors import VortexError
 COMMAND_MODULES = (
     "say",
     "voices",
+    "cast",
 )
 
 DESCRIPTION = """\
