@@ -1,0 +1,285 @@
+"""Production speech backend: the official Kokoro-82M PyTorch weights and English voices.
+
+``KokoroTorchSpeech(models_dir).synthesize(text, voice, speed, emotion)`` returns the same
+``Speech`` as the embedded ONNX backend: the same espeak-ng front end (``vortex.speech.g2p``),
+the same chunking, pauses and emotions, and a phone timeline built from Kokoro's own
+predicted durations (``KModel.forward_with_tokens`` returns them; one unit = 600 samples).
+
+Files (``vortex models download kokoro``): ``config.json``, ``kokoro-v1_0.pth`` and
+``voices/<voice>.pt`` (float32 [510, 1, 256] each) under ``models_dir()/kokoro``.
+
+Voices: any official English voice id (``af_heart``, ``am_adam``, ... see
+``vortex.models.registry.KOKORO_ENGLISH_VOICES``), or a Vortex voice id: the embedded packs map
+to English voices (``ENGLISH_FOR_PACK``) and character voices keep their blend weights and
+speed over those English packs, so ``rick_c137`` stays a rough, fast male voice.
+
+The ``kokoro`` package's ``__init__`` imports its text pipeline (misaki -> spaCy, which wants to
+download a language model at run time); the network itself needs only torch, transformers and
+loguru. So unless misaki is importable, ``kokoro.model`` is imported without running the
+package ``__init__`` (``_kmodel_class``). Install: ``pip install 'vortex[kokoro]'`` and
+``pip install --no-deps kokoro==0.9.4``.
+
+Determinism: Kokoro's vocoder draws random noise (its harmonic source's phase); each chunk runs
+under a forked torch RNG seeded from ``seed``, so the same request gives the same samples on
+the same device.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vortex.config import SAMPLE_RATE
+from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
+from vortex.models.registry import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES, require
+from vortex.progress import Progress
+from vortex.speech.g2p import G2P, Chunk
+from vortex.speech.speech import PAUSE, Speech
+from vortex.speech.timeline import TimedToken, build_timeline
+from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_speed, get_emotion
+
+BACKEND = "kokoro"
+MODEL_FILE = "kokoro-v1_0.pth"
+CONFIG_FILE = "config.json"
+SAMPLES_PER_UNIT = 600
+PAD = "$"
+PEAK_LIMIT = 0.99
+DEFAULT_ENGLISH_VOICE = "af_heart"
+MODEL_SPEED_MIN, MODEL_SPEED_MAX = 0.4, 2.5
+_INSTALL = "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4"
+
+
+@dataclass(frozen=True)
+class EnglishVoice:
+    """A voice as official English packs: ``blend`` of (English voice id, weight), and a speed."""
+
+    id: str
+    blend: tuple[tuple[str, float], ...]
+    speed: float = 1.0
+
+    @property
+    def recipe(self) -> str:
+        if len(self.blend) == 1:
+            return self.blend[0][0]
+        return " + ".join(f"{w:.2f} {name}" for name, w in self.blend)
+
+
+def english_voice(voice_id: str) -> EnglishVoice:
+    """Resolve an English voice id or a Vortex voice id to official English packs."""
+    if voice_id in KOKORO_ENGLISH_VOICES:
+        return EnglishVoice(voice_id, ((voice_id, 1.0),))
+    if voice_id in VOICES:
+        voice = VOICES[voice_id]
+        return EnglishVoice(voice_id, tuple((ENGLISH_FOR_PACK[p], w) for p, w in voice.blend), voice.speed)
+    raise InvalidInputError(
+        f"unknown voice {voice_id!r}; valid voices: {', '.join(KOKORO_ENGLISH_VOICES)}, {', '.join(VOICES)}"
+    )
+
+
+def _kmodel_class():
+    """``kokoro.model.KModel`` without importing kokoro's text pipeline unless it is installed."""
+    if "kokoro.model" in sys.modules:
+        return sys.modules["kokoro.model"].KModel
+    spec = importlib.util.find_spec("kokoro")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingResourceError(f"the kokoro package is not installed; install it with: {_INSTALL}")
+    if "kokoro" not in sys.modules and importlib.util.find_spec("misaki") is None:
+        # A bare package module: lets ``import kokoro.model`` run without ``kokoro/__init__.py``.
+        package = types.ModuleType("kokoro")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        package.__file__ = spec.origin
+        sys.modules["kokoro"] = package
+    try:
+        module = importlib.import_module("kokoro.model")
+    except ImportError as exc:
+        raise MissingResourceError(f"kokoro's model needs {exc.name or exc}; install with: {_INSTALL}") from exc
+    try:
+        from loguru import logger
+
+        logger.disable("kokoro")  # what kokoro/__init__ would do: no debug lines on stderr
+    except ImportError:
+        pass
+    return module.KModel
+
+
+def load_kmodel(config_path: Path, weights_path: Path, device: str = "cpu"):
+    """Build KModel from the config and load the official weights strictly.
+
+    KModel's own loader falls back to ``strict=False`` when keys carry the DDP ``module.``
+    prefix, which would silently accept a wrong file; we reload each part strictly (prefix
+    stripped) so a mismatched checkpoint is an error that names the offending keys.
+    """
+    import torch
+
+    kmodel_cls = _kmodel_class()
+    try:
+        model = kmodel_cls(repo_id="hexgrad/Kokoro-82M", config=str(config_path), model=str(weights_path))
+        checkpoint = torch.load(str(weights_path), map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, KeyError, AssertionError) as exc:
+        raise ModelIntegrityError(f"{weights_path} or {config_path} is not a Kokoro-82M checkpoint: {exc}") from exc
+    expected = {"bert", "bert_encoder", "predictor", "text_encoder", "decoder"}
+    if set(checkpoint) != expected:
+        raise ModelIntegrityError(f"{weights_path} has parts {sorted(checkpoint)}, expected {sorted(expected)}")
+    for part, state in checkpoint.items():
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        try:
+            getattr(model, part).load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelIntegrityError(f"{weights_path} part {part!r} does not match Kokoro-82M: {str(exc)[:300]}") from exc
+    return model.to(device).eval()
+
+
+def load_voice_pack(path: Path) -> np.ndarray:
+    import torch
+
+    try:
+        pack = torch.load(str(path), map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as exc:
+        raise ModelIntegrityError(f"{path} is not a Kokoro voice pack: {exc}") from exc
+    array = np.asarray(pack.float().numpy() if hasattr(pack, "numpy") else pack, dtype=np.float32)
+    if array.ndim != 3 or array.shape[1:] != (1, 256):
+        raise ModelIntegrityError(f"{path} has shape {array.shape}, expected [510, 1, 256]")
+    return array
+
+
+class KokoroTorchSpeech:
+    """Resident KModel + voice packs; thread-safe (one synthesis at a time per instance)."""
+
+    name = "kokoro-torch"
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, models_dir: str | Path | None = None, device: str = "auto", seed: int = 0) -> None:
+        from vortex.devices import choose_device
+
+        try:
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise MissingResourceError(f"the kokoro backend needs torch; install with: {_INSTALL}") from exc
+        self.root = require(BACKEND, models_dir)
+        self.device = choose_device(device).kind
+        self.seed = int(seed)
+        self.model = load_kmodel(self.root / CONFIG_FILE, self.root / MODEL_FILE, self.device)
+        self.vocab: dict[str, int] = dict(self.model.vocab)
+        self._g2p = G2P()
+        self._packs: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def voice_pack(self, voice: EnglishVoice) -> np.ndarray:
+        """The (blended) pack, float32 [510, 1, 256]; raises MissingResourceError for an absent voice file."""
+        pack = None
+        for name, weight in voice.blend:
+            if name not in self._packs:
+                path = self.root / "voices" / f"{name}.pt"
+                if not path.is_file():
+                    raise MissingResourceError(
+                        f"voice {voice.id!r} needs {path}; run `vortex models download kokoro` or copy "
+                        f"https://huggingface.co/hexgrad/Kokoro-82M/resolve/main/voices/{name}.pt there"
+                    )
+                self._packs[name] = load_voice_pack(path)
+            part = np.float32(weight) * self._packs[name]
+            pack = part if pack is None else pack + part
+        return pack
+
+    def synthesize(
+        self,
+        text: str,
+        voice: str = DEFAULT_ENGLISH_VOICE,
+        speed: float = 1.0,
+        emotion: str = DEFAULT_EMOTION,
+        progress: Progress | None = None,
+    ) -> Speech:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("text is empty; give at least one word to speak")
+        voice_obj = english_voice(voice)
+        emotion_obj = get_emotion(emotion)
+        rate = float(np.clip(check_speed(speed) * voice_obj.speed * emotion_obj.speed, MODEL_SPEED_MIN, MODEL_SPEED_MAX))
+        phonemized = self._g2p(text)
+        pack = self.voice_pack(voice_obj)
+        progress = progress or Progress.quiet()
+
+        pieces: list[np.ndarray] = []
+        tokens: list[TimedToken] = []
+        with self._lock, progress.task("speech", total=len(phonemized.chunks), unit="chunk") as task:
+            for index, chunk in enumerate(phonemized.chunks):
+                audio, samples = self.run_chunk(chunk, pack, rate, self.seed + index)
+                pieces.append(audio)
+                tokens.append(TimedToken(PAD, int(samples[0])))
+                tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
+                tokens.append(TimedToken(PAD, int(samples[-1])))
+                pause = {"sentence": emotion_obj.sentence_pause, "phrase": emotion_obj.phrase_pause}.get(chunk.pause_after, 0.0)
+                if pause > 0:
+                    n = int(round(pause * SAMPLE_RATE))
+                    pieces.append(np.zeros(n, dtype=np.float32))
+                    tokens.append(TimedToken(PAUSE, n))
+                task.advance(1)
+
+        waveform = _apply_gain(np.concatenate(pieces).astype(np.float32, copy=False), emotion_obj.gain)
+        phones, words = build_timeline(tokens, phonemized.words, SAMPLE_RATE)
+        return Speech(
+            waveform=waveform,
+            phones=phones,
+            words=words,
+            sample_rate=SAMPLE_RATE,
+            voice=voice,
+            text=text,
+            metadata={
+                "backend": self.name,
+                "voice_recipe": voice_obj.recipe,
+                "emotion": emotion,
+                "speed": float(speed),
+                "model_speed": rate,
+                "chunks": len(phonemized.chunks),
+                "phonemes": phonemized.phonemes,
+                "device": self.device,
+                "seed": self.seed,
+            },
+        )
+
+    def token_ids(self, chunk: Chunk) -> list[int]:
+        """The chunk's symbols as ids of the official config's vocabulary (not the ONNX copy's)."""
+        missing = sorted({s for s in chunk.symbols if s not in self.vocab})
+        if missing:
+            raise ModelIntegrityError(f"{self.root / CONFIG_FILE} vocabulary lacks phonemes {missing}")
+        return [self.vocab[s] for s in chunk.symbols]
+
+    def run_chunk(self, chunk: Chunk, pack: np.ndarray, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Audio of one chunk and the sample count of each token, pads included (sums match exactly)."""
+        import torch
+
+        ids = self.token_ids(chunk)
+        n = len(ids)
+        input_ids = torch.tensor([[0, *ids, 0]], dtype=torch.long, device=self.device)
+        # Official KPipeline indexes the pack by phoneme count - 1.
+        ref_s = torch.from_numpy(np.ascontiguousarray(pack[max(n - 1, 0)].reshape(1, -1))).to(self.device)
+        devices = [torch.cuda.current_device()] if self.device == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            audio, pred_dur = self.model.forward_with_tokens(input_ids, ref_s, rate)
+        audio = audio.detach().float().cpu().numpy().reshape(-1).astype(np.float32)
+        units = pred_dur.detach().cpu().numpy().reshape(-1).astype(np.int64)
+        if units.shape[0] != n + 2:
+            raise RuntimeError(f"Kokoro returned {units.shape[0]} durations for {n + 2} tokens")
+        samples = units * SAMPLES_PER_UNIT
+        diff = len(audio) - int(samples.sum())
+        if diff:
+            # Same convention as the ONNX backend: the final pad absorbs any rounding difference.
+            if samples[-1] + diff < 0:
+                raise RuntimeError(f"Kokoro audio length {len(audio)} disagrees with its durations ({samples.sum()})")
+            samples[-1] += diff
+        return audio, samples
+
+
+def _apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:
+    out = waveform * np.float32(gain)
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > PEAK_LIMIT:
+        out *= np.float32(PEAK_LIMIT / peak)
+    return out.astype(np.float32, copy=False)
