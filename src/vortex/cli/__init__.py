@@ -15,6 +15,9 @@ from vortex.errors import VortexError
 
 # Each module exposes ``register(subparsers, common)``; order here is the order in --help.
 COMMAND_MODULES = (
+    "generate",
+    "models",
+    "eval",
     "say",
     "voices",
     "cast",
