@@ -6,6 +6,7 @@ import pytest
 from vortex.errors import InvalidInputError
 from vortex.media.audio import write_wav
 from vortex.motion import plan_motion, plan_motion_detailed
+from vortex.motion.compare import compare_closures
 from vortex.motion.visemes import Viseme, is_bilabial, viseme_of
 from vortex.speech.external import speech_from_audio
 from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
@@ -27,11 +28,6 @@ def wav_path(tts_speech, tmp_path_factory):
 
 def frame_count(speech):
     return int(np.ceil(speech.duration * FPS))
-
-
-def closure_centres(speech, frames):
-    plan = plan_motion_detailed(speech, frames, FPS)
-    return np.array([np.mean(f) for _, f in plan.closures])
 
 
 def test_real_tts_every_bilabial_closes(tts_speech):
@@ -62,13 +58,12 @@ def test_user_audio_with_transcript_matches_tts_closures(tts_speech, wav_path):
     aligned = speech_from_audio(wav_path, TEXT)
     assert aligned.metadata["path"] == str(wav_path)
     frames = frame_count(tts_speech)
-    reference, found = closure_centres(tts_speech, frames), closure_centres(aligned, frames)
-    offsets = np.array([found[np.argmin(np.abs(found - r))] - r for r in reference])
-    spurious = np.array([np.min(np.abs(reference - f)) for f in found])
+    agreement = compare_closures(plan_motion_detailed(tts_speech, frames, FPS), plan_motion_detailed(aligned, frames, FPS))
     # Measured on this sentence: 25/25 within ±2 frames, mean |offset| about 0.4 frame.
-    assert np.all(np.abs(offsets) <= 2.0), offsets
-    assert np.mean(np.abs(offsets)) <= 1.0
-    assert np.all(spurious <= 2.0)
+    assert agreement.offsets.size >= 20
+    assert np.all(np.abs(agreement.offsets) <= 2.0), agreement.offsets
+    assert np.mean(np.abs(agreement.offsets)) <= 1.0
+    assert agreement.false_closures() == 0
 
 
 def test_user_audio_without_transcript_follows_the_speech_rhythm(tts_speech, wav_path):
