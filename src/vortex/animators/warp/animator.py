@@ -25,7 +25,7 @@ from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
 from vortex.animators.warp.eyes import draw_closed_lid, gaze_fields, lid_skin
 from vortex.animators.warp.fields import Grid, backward_field, head_mask, region_grid
-from vortex.animators.warp.mouth import MouthStyle, draw_mouth_interior, mouth_style
+from vortex.animators.warp.mouth import MouthStyle, draw_lip_seam, draw_mouth_interior, lip_colour, mouth_style
 from vortex.animators.warp.rig import (
     EXPRESSION_CHANNELS,
     FaceFrame,
@@ -66,8 +66,10 @@ class WarpRig:
     head_basis: np.ndarray  # float32 [3, H*W]: m*x, m*y, m (x, y full-res pixel coordinates)
     head_xy: np.ndarray  # float32 [h, w, 2] full-res coordinates of the head grid samples
     pivot: np.ndarray  # neck pivot (px)
-    skin_l: np.ndarray
+    skin_l: np.ndarray  # lid colours
     skin_r: np.ndarray
+    lash_rgb: np.ndarray  # the closed-eye seam colour
+    seam_rgb: np.ndarray | None  # lip colour when the warp closes a mouth that is open in the image
     style: MouthStyle
 
     @property
@@ -92,8 +94,11 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     # The source keeps the portrait's real landmarks, except that an already-closed mouth keeps the
     # tiny lip separation the triangulation needs.
     source_pts = landmarks.copy()
+    seam_rgb = None
     if np.allclose(rest[:60], landmarks[:60]):
         source_pts = rest.copy()
+    else:
+        seam_rgb = lip_colour(image, landmarks[48:60], landmarks[60:68])
     disp = channel_displacements(rest, frame)
     anchors = anchor_points(rest, frame, size)
     inner = anchors[:-32]  # everything except the image-border ring
@@ -125,8 +130,11 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     head_basis = np.stack([(mask * hx).ravel(), (mask * hy).ravel(), mask.ravel()]).astype(np.float32)
     head_xy = np.stack([hx, hy], axis=-1).astype(np.float32)
 
-    skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
-    skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
+    if "lid_rgb" in portrait.details:
+        skin_r = skin_l = np.asarray(portrait.details["lid_rgb"], np.float64)
+    else:
+        skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
+        skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
     cheek = image[int(landmarks[29, 1]) - 2 : int(landmarks[29, 1]) + 3, int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) - 2 : int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) + 3]
     skin = np.median(cheek.reshape(-1, 3).astype(np.float64), axis=0) if cheek.size else (skin_l + skin_r) / 2
     pivot = rest[8] + frame.v * 0.7 * frame.iod
@@ -134,8 +142,18 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
         head_basis=head_basis, head_xy=head_xy, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
-        style=mouth_style(skin),
+        seam_rgb=seam_rgb, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.2), np.float64),
+        style=_style_from_details(portrait.details) or mouth_style(skin),
     )
+
+
+def _style_from_details(details: dict) -> MouthStyle | None:
+    """Use the interior colours a procedural actor painted with, when it says them."""
+    keys = ("mouth_interior_rgb", "teeth_rgb", "tongue_rgb")
+    if not all(k in details for k in keys):
+        return None
+    cavity, teeth, tongue = (tuple(float(c) for c in details[k]) for k in keys)
+    return MouthStyle(cavity=tuple(0.6 * c for c in cavity), teeth=teeth, tongue=tongue)
 
 
 def channel_weights(row: np.ndarray) -> np.ndarray:
@@ -244,6 +262,13 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     out[y0 : y0 + full_h, x0 : x0 + full_w] = cv2.remap(rig.image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
     pts = frame_landmarks(rig, weights, head)
+    if rig.seam_rgb is not None:
+        draw_lip_seam(out, pts[60:68], rig.frame.iod, rig.seam_rgb)
     draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style)
-    draw_closed_lid(out, pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.frame.iod)
-    draw_closed_lid(out, pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.frame.iod)
+    if weights[_BLINK_L] > 0.5 or weights[_BLINK_R] > 0.5:
+        unblinked = weights.copy()
+        unblinked[[_BLINK_L, _BLINK_R]] = 0
+        open_pts = frame_landmarks(rig, unblinked, head)
+        iod = rig.frame.iod
+        draw_closed_lid(out, open_pts[42:48], pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.lash_rgb, iod)
+        draw_closed_lid(out, open_pts[36:42], pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.lash_rgb, iod)

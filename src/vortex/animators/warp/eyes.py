@@ -30,39 +30,44 @@ def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray
     return np.median(patch[lum >= np.median(lum)], axis=0)  # the lit half: brows and creases are darker
 
 
-def draw_closed_lid(frame: np.ndarray, eye: np.ndarray, closure: float, skin: np.ndarray, iod: float) -> None:
-    """Cover what is left of the eye opening with lid skin, in place; ``eye`` is the frame's [6, 2] contour."""
-    alpha = float(np.clip((closure - 0.45) / 0.45, 0.0, 1.0))
+def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, closure: float,
+                    skin: np.ndarray, line_rgb: np.ndarray, iod: float) -> None:
+    """Near full closure, cover the eye opening with lid skin and draw the lash seam, in place.
+
+    ``open_eye`` is this frame's [6, 2] eye contour without the blink (the area the lid must
+    cover), ``eye`` the contour with it (the seam runs where its lids meet).
+    """
+    alpha = float(np.clip((closure - 0.5) / 0.4, 0.0, 1.0))
     if alpha <= 0.0:
         return
     alpha = alpha * alpha * (3 - 2 * alpha)
     height, width = frame.shape[:2]
     pad = int(np.ceil(0.08 * iod)) + 2
-    x0 = int(max(0, np.floor(eye[:, 0].min()) - pad))
-    y0 = int(max(0, np.floor(eye[:, 1].min()) - pad))
-    x1 = int(min(width, np.ceil(eye[:, 0].max()) + pad))
-    y1 = int(min(height, np.ceil(eye[:, 1].max()) + pad))
+    both = np.concatenate([open_eye, eye])
+    x0 = int(max(0, np.floor(both[:, 0].min()) - pad))
+    y0 = int(max(0, np.floor(both[:, 1].min()) - pad))
+    x1 = int(min(width, np.ceil(both[:, 0].max()) + pad))
+    y1 = int(min(height, np.ceil(both[:, 1].max()) + pad))
     if x1 - x0 < 3 or y1 - y0 < 3:
         return
     origin = np.array([x0, y0], np.float64)
     shape = (y1 - y0, x1 - x0)
-    poly = np.round((eye - origin) * 16).astype(np.int32)
     cover = np.zeros(shape, np.uint8)
-    cv2.fillPoly(cover, [poly], 255, lineType=cv2.LINE_AA, shift=4)
-    grow = max(1, int(round(0.03 * iod)))
+    cv2.fillPoly(cover, [np.round((open_eye - origin) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    grow = max(1, int(round(0.025 * iod)))
     cover = cv2.dilate(cover, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    mask = cv2.GaussianBlur(cover.astype(np.float32) / 255.0, (0, 0), max(0.6, 0.02 * iod)) * alpha
+    mask = cv2.GaussianBlur(cover.astype(np.float32) / 255.0, (0, 0), max(0.6, 0.015 * iod)) * alpha
 
-    lash = np.zeros(shape, np.uint8)
     seam = np.stack([eye[0], (eye[1] + eye[5]) / 2, (eye[2] + eye[4]) / 2, eye[3]])  # where the lids meet
-    lower = np.round((seam - origin) * 16).astype(np.int32)
-    cv2.polylines(lash, [lower], False, 255, 1, cv2.LINE_AA, shift=4)
-    lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.45 * alpha)
+    lash = np.zeros(shape, np.uint8)
+    width_px = max(1, int(round(0.03 * iod)))
+    cv2.polylines(lash, [np.round((seam - origin) * 16).astype(np.int32)], False, 255, width_px, cv2.LINE_AA, shift=4)
+    lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.8 * alpha)
 
     roi = frame[y0:y1, x0:x1]
     out = roi.astype(np.float32)
     out += (skin.astype(np.float32) - out) * mask[..., None]
-    out += (skin.astype(np.float32) * 0.45 - out) * lash_mask[..., None]
+    out += (line_rgb.astype(np.float32) - out) * lash_mask[..., None]
     roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -110,3 +110,50 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     blended = roi.astype(np.float32)
     blended += (layer - blended) * cavity[..., None]
     roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def lip_colour(image: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Median RGB of the lips: inside the outer contour and outside the inner one."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(outer).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 0)
+    pixels = image[mask > 0]
+    if len(pixels) == 0:
+        return np.array([170.0, 90.0, 90.0])
+    return np.median(pixels.astype(np.float64), axis=0)
+
+
+def draw_lip_seam(frame: np.ndarray, inner: np.ndarray, iod: float, lip_rgb: np.ndarray) -> None:
+    """Paint closed lips' meeting line over what is left of a photo's open-mouth teeth, in place.
+
+    A photo whose mouth is open at rest is closed by the warp, but the map is interpolated, so a
+    pixel-thin remnant of its teeth would stay visible along the seam; lip colour with a darker
+    centre line covers it, fading out as the lips part (the interior takes over).
+    """
+    gap = float(np.linalg.norm(inner[6] - inner[2]))
+    alpha = float(np.clip(1.0 - gap / max(0.06 * iod, 1.0), 0.0, 1.0))
+    if alpha <= 0.0:
+        return
+    height, width = frame.shape[:2]
+    pad = int(np.ceil(0.05 * iod)) + 3
+    x0 = int(max(0, np.floor(inner[:, 0].min()) - pad))
+    y0 = int(max(0, np.floor(inner[:, 1].min()) - pad))
+    x1 = int(min(width, np.ceil(inner[:, 0].max()) + pad))
+    y1 = int(min(height, np.ceil(inner[:, 1].max()) + pad))
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    origin = np.array([x0, y0], np.float64)
+    shape = (y1 - y0, x1 - x0)
+    mid = np.stack([inner[0], (inner[1] + inner[7]) / 2, (inner[2] + inner[6]) / 2, (inner[3] + inner[5]) / 2, inner[4]])
+    line = np.round((mid - origin) * 16).astype(np.int32)
+    band = np.zeros(shape, np.uint8)
+    cv2.polylines(band, [line], False, 255, max(2, int(round(0.07 * iod))), cv2.LINE_AA, shift=4)
+    core = np.zeros(shape, np.uint8)
+    cv2.polylines(core, [line], False, 255, 1, cv2.LINE_AA, shift=4)
+    band_mask = cv2.GaussianBlur(band.astype(np.float32) / 255.0, (3, 3), 0.8) * alpha
+    core_mask = cv2.GaussianBlur(core.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.7 * alpha)
+    roi = frame[y0:y1, x0:x1]
+    out = roi.astype(np.float32)
+    out += (lip_rgb.astype(np.float32) - out) * band_mask[..., None]
+    out += (lip_rgb.astype(np.float32) * 0.45 - out) * core_mask[..., None]
+    roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
