@@ -130,7 +130,16 @@ def draw_facial_hair(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict,
     if not over_mouth:
         if kind == "beard":
             a = float(np.abs(g.jaw[:, 0] - CX).max())
-            _hair_fill(canvas, _beard_shape(g, m, 14, 146, g.nose["base_y"] - 16, a * 0.86), t, 280, 400)
+            shape = _beard_shape(g, m, 14, 146, g.nose["base_y"] - 16, a * 0.86)
+            c = t.hair_rgb
+            fill(canvas, shape, c, shader=linear((0, 280), (0, 400), [shade(c, 1.1), shade(c, 0.85)]))
+            canvas.save()
+            canvas.clipPath(shape, skia.ClipOp.kIntersect, True)
+            for k, x in enumerate(np.linspace(CX - a * 0.8, CX + a * 0.8, 17)):  # strands
+                y0 = m["seam_y"] + 18 + 8 * (k % 3)
+                stroke(canvas, path([[x, y0], [x + (CX - x) * 0.15, y0 + 30]], close=False), shade(c, 0.7), 2.0, 170)
+            canvas.restore()
+            stroke(canvas, smooth_path(g.jaw[14:147:4], close=False), INK, LINE)  # outline only along the jaw
         elif kind == "goatee":
             lip_bottom = m["lower"][24, 1]
             chin = g.jaw[80, 1]

@@ -27,8 +27,15 @@ def palette(t: Traits) -> dict:
         lip = mix(shade(skin, 0.62), (120, 40, 90), 0.35)
         interior = (70, 20, 45)
     else:
+        # Lips must stand out from the skin for every tone (people and the face mesh both need
+        # to see them): rosy on light skin, deeper rose on brown, lighter rose on dark skin.
         lum = sum(skin) / 3
-        lip = mix(shade(skin, 0.8), (196, 86, 92), 0.55 if lum > 150 else 0.35)
+        if lum > 150:
+            lip = mix(shade(skin, 0.8), (196, 86, 92), 0.55)
+        elif lum > 95:
+            lip = mix(skin, (90, 30, 45), 0.5)
+        else:
+            lip = mix(skin, (200, 90, 110), 0.6)
         interior = (88, 24, 32)
     return {
         "skin_rgb": skin, "skin_shadow_rgb": shade(skin, 0.78), "skin_light_rgb": shade(skin, 1.12),

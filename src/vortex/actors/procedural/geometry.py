@@ -16,6 +16,10 @@ import numpy as np
 from vortex.actors.procedural.traits import Traits
 
 REF = 512.0
+# Where the 17 iBUG jaw points fall on the 161-point jaw curve. Not evenly spaced: this follows
+# the face-mesh convention (points crowd towards the ears), measured by projecting mediapipe's
+# jaw points onto drawn outlines, so our landmarks and an independent detector's agree.
+JAW_MARKS = (0, 3, 9, 16, 25, 34, 43, 53, 80, 107, 117, 126, 135, 144, 151, 157, 160)
 CX = 256.0
 EYE_Y = 236.0
 
@@ -87,7 +91,7 @@ def build_geometry(t: Traits) -> FaceGeometry:
     crown_top = 98.0 + (a - 110) * 0.4
     cranium = _superellipse_arc(CX, jaw_top, a * 1.02, jaw_top - crown_top, 0.0, -np.pi, 121, 2.1)
     outline = np.concatenate([jaw, cranium[1:-1]], axis=0)
-    jaw_marks = jaw[np.linspace(0, 160, 17).round().astype(int)]
+    jaw_marks = jaw[list(JAW_MARKS)]
 
     eye_half_w = 25.0 * t.eye_scale
     eye_open = 27.0 * t.eye_scale
@@ -96,8 +100,9 @@ def build_geometry(t: Traits) -> FaceGeometry:
     left_eye = _eye(CX + eye_dx, EYE_Y, eye_half_w, eye_open, outer_left=False)
 
     brow_y = EYE_Y - eye_open * 0.62 - 20
-    brow_r = _brow(CX - eye_dx - 3, brow_y, eye_half_w + 6, t.brow_tilt, outer_left=True)
-    brow_l = _brow(CX + eye_dx + 3, brow_y, eye_half_w + 6, t.brow_tilt, outer_left=False)
+    # Brows reach past the outer eye corners, as real ones do (and as the face mesh expects).
+    brow_r = _brow(CX - eye_dx - 9, brow_y, eye_half_w + 10, t.brow_tilt, outer_left=True)
+    brow_l = _brow(CX + eye_dx + 9, brow_y, eye_half_w + 10, t.brow_tilt, outer_left=False)
 
     ns = t.nose_scale
     tip_y = EYE_Y + 54 * (0.9 + 0.1 * ns)
@@ -124,7 +129,7 @@ def build_geometry(t: Traits) -> FaceGeometry:
     idx6 = [0, 10, 17, 24, 31, 38, 48]  # corner, 0.6, ~0.3, centre, ... (image-left to image-right)
     outer_upper = upper[idx6]
     outer_lower = lower[[38, 31, 24, 17, 10]]  # 55..59 run back from the left corner
-    inner_seam = seam[[4, 14, 24, 34, 44]]  # inner corners and the three closed-lip points
+    inner_seam = seam[[2, 18, 24, 30, 46]]  # inner corners and the three closed-lip points
     mouth = {"upper": upper, "lower": lower, "seam": seam, "seam_y": seam_y, "half_w": mw}
 
     lm = np.zeros((68, 2), np.float64)

@@ -240,7 +240,7 @@ def parse_prompt(prompt: str, seed: int = 0) -> Traits:
 
     facial = _lookup(tokens, FACIAL_HAIR)
     if facial is None:
-        if species == "robot" or any(t in FEMININE for t in tokens):
+        if species != "human" or any(t in FEMININE for t in tokens):
             facial = "none"
         else:
             # Moustaches only on request: near the lip they are the riskiest shape for the face mesh.
