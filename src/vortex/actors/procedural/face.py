@@ -186,9 +186,10 @@ def draw_mouth(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict) -> No
     lower = path(np.concatenate([m["seam"], m["lower"][::-1]]))
     # A soft shadow under the lower lip separates lip from chin.
     fill(canvas, oval(CX - m["half_w"] * 0.6, m["lower"][24, 1] - 2, CX + m["half_w"] * 0.6, m["lower"][24, 1] + 9), pal["skin_shadow_rgb"], alpha=160, blur=4)
-    fill(canvas, lower, pal["lip_lower_rgb"], shader=radial((CX, m["seam_y"] + 6), m["half_w"], [shade(pal["lip_lower_rgb"], 1.15), pal["lip_lower_rgb"], shade(pal["lip_lower_rgb"], 0.8)], [0, 0.6, 1]))
+    fill(canvas, lower, pal["lip_lower_rgb"], shader=radial((CX, m["seam_y"] + 6), m["half_w"], [pal["lip_lower_rgb"], pal["lip_lower_rgb"], shade(pal["lip_lower_rgb"], 0.8)], [0, 0.6, 1]))
     fill(canvas, upper, pal["lip_upper_rgb"])
-    fill(canvas, oval(CX - m["half_w"] * 0.35, m["seam_y"] + 4, CX + m["half_w"] * 0.35, m["seam_y"] + 8), (255, 255, 255), alpha=80, blur=2)
+    hx = CX + m["half_w"] * 0.3  # a small off-centre gloss, so the lip keeps its colour where the landmarks are
+    fill(canvas, oval(hx - m["half_w"] * 0.16, m["seam_y"] + 4, hx + m["half_w"] * 0.16, m["seam_y"] + 7), (255, 255, 255), alpha=70, blur=1.5)
     outline = path(np.concatenate([m["upper"], m["lower"][::-1]]))
     stroke(canvas, outline, shade(pal["lip_rgb"], 0.55), 1.8, 200)
     stroke(canvas, smooth_path(m["seam"][::4], close=False), pal["mouth_interior_rgb"], 2.6)
