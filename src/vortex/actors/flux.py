@@ -116,7 +116,7 @@ def load_pipeline(model_dir: str | Path, options: FluxOptions = FluxOptions()):
         raise InvalidInputError(f"offload={options.offload!r} moves weights to a GPU; it needs device cuda")
     quantize = _resolve_quantize(options, device)
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    kwargs: dict[str, Any] = {"torch_dtype": dtype}
+    kwargs: dict[str, Any] = {"dtype": dtype}
     if quantize == "nf4":
         from diffusers.quantizers import PipelineQuantizationConfig
 

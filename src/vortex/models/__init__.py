@@ -9,6 +9,7 @@ from vortex.models.registry import (
     download,
     file_statuses,
     get_backend,
+    missing_files,
     require,
     verify,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "download",
     "file_statuses",
     "get_backend",
+    "missing_files",
     "require",
     "verify",
 ]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from vortex.config import models_dir as default_models_dir
-from vortex.errors import InvalidInputError, MissingResourceError
+from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 from vortex.media.atomic import write_text_atomic
 
 LOCK_NAME = ".vortex-lock.json"
@@ -140,30 +140,29 @@ _FLUX = ModelBackend(
     note="needs: pip install 'vortex[flux]' (+ bitsandbytes on CUDA for NF4); about 34 GB on disk",
 )
 
-LIVEPORTRAIT_CHECKPOINTS = (
-    "base_models/appearance_feature_extractor.pth",
-    "base_models/motion_extractor.pth",
-    "base_models/warping_module.pth",
-    "base_models/spade_generator.pth",
-    "retargeting_models/stitching_retargeting_module.pth",
-)
-"""The five network checkpoints, named as in the reference manifest (relative to the backend dir)."""
+def _liveportrait() -> ModelBackend:
+    # The animator's loader owns the file list (and its error messages); the registry reads it.
+    from vortex.animators.liveportrait import loader
 
-_LIVEPORTRAIT = ModelBackend(
-    name="liveportrait",
-    stage="animator",
-    title="LivePortrait (human) networks F, M, W, G and the retargeting MLPs",
-    repo_id="KwaiVGI/LivePortrait",
-    license="MIT (code), see the repository for the weights",
-    files=tuple(
-        ModelFile(f"liveportrait/{path}", path, size)
-        for path, size in zip(
-            LIVEPORTRAIT_CHECKPOINTS,
-            (3_400_000, 112_600_000, 182_200_000, 221_800_000, 910_000),
-        )
-    ),
-    note="needs: pip install 'vortex[torch]'",
-)
+    approx = {  # float32 parameter counts x 4 bytes, from the reference manifest
+        "base_models/appearance_feature_extractor.pth": 3_400_000,
+        "base_models/motion_extractor.pth": 112_600_000,
+        "base_models/warping_module.pth": 182_200_000,
+        "base_models/spade_generator.pth": 221_800_000,
+        "retargeting_models/stitching_retargeting_module.pth": 910_000,
+    }
+    return ModelBackend(
+        name="liveportrait",
+        stage="animator",
+        title="LivePortrait (human) networks F, M, W, G and the retargeting MLPs",
+        repo_id=loader.HF_REPO,
+        license="MIT (code), see the repository for the weights",
+        files=tuple(ModelFile(f"{loader.HF_SUBFOLDER}/{path}", path, approx.get(path, 0)) for path in loader.ALL_FILES),
+        note="needs: pip install 'vortex[torch]'",
+    )
+
+
+_LIVEPORTRAIT = _liveportrait()
 
 BACKENDS: dict[str, ModelBackend] = {b.name: b for b in (_KOKORO, _FLUX, _LIVEPORTRAIT)}
 
@@ -296,7 +295,7 @@ def download(
             pending.remove(status)
             if on_file is not None:
                 on_file(f, status.path)
-    except MissingResourceError:
+    except (MissingResourceError, ModelIntegrityError):
         raise
     except Exception as exc:  # noqa: BLE001 - network stacks raise many types; all mean "not fetched"
         raise MissingResourceError(
@@ -326,8 +325,6 @@ def _remote_infos(hub, backend: ModelBackend, files: list[ModelFile]) -> dict[st
 
 
 def _check_download(path: Path, file: ModelFile, size: int | None, sha: str | None) -> None:
-    from vortex.errors import ModelIntegrityError
-
     actual = path.stat().st_size
     for expected in (size, file.size):
         if expected is not None and actual != expected:
