@@ -17,10 +17,11 @@ from vortex.speech.speech import PAUSE, Phone
 BILABIALS = frozenset("pbm")
 """Phones that close the lips completely."""
 
-OPEN_VOWELS = frozenset("aɑæɐʌɒɔɶ")
-"""Low (open) vowels: the jaw drops and the mouth is clearly open."""
+OPEN_VOWELS = frozenset("aɑæɐɒɔɶ")
+"""Low (open) vowels: the jaw drops and the mouth is clearly open. ``ʌ`` is open-mid and, as
+pocketsphinx's AH, also stands for schwa, so it is counted with the mid vowels."""
 
-_MID_VOWELS = frozenset("eɛəɜɞoɵɚɝʊø")
+_MID_VOWELS = frozenset("eɛəɜɞoɵɚɝʊøʌ")
 _CLOSE_VOWELS = frozenset("iɪuyʉɨᵻʏɯ")
 _LABIODENTALS = frozenset("fvɱ")
 _ROUNDED_APPROXIMANTS = frozenset("wʍ")
