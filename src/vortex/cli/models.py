@@ -81,6 +81,11 @@ def _list(args) -> int:
             size = _size(s.size) if s.present else _size(s.file.approx_bytes, approx=True)
             kind = "" if s.file.required else " (optional)"
             print(f"    {'present' if s.present else 'missing':8} {size:>10}  {s.file.local_path}{kind}")
+    from vortex.backends import select_actor_backend, select_animator_backend, select_speech_backend
+
+    print("best available backend per stage (what automatic selection picks here):")
+    for select in (select_speech_backend, select_actor_backend, select_animator_backend):
+        print(f"  {select(None, args.models_dir)}")
     return 0
 
 
