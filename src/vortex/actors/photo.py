@@ -113,7 +113,7 @@ def photo_actor(source: str | os.PathLike[str] | np.ndarray, size: int = 512, de
     # Detect on a bounded copy: the mesh runs at 192 px per face, more pixels only cost time.
     f = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))
     probe = rgb if f == 1.0 else _downscaled(rgb, f)
-    faces = detector.detect(probe)
+    faces = detect_faces(detector, probe)
     if not faces:
         raise InvalidInputError(f"no face found in {loaded.name} (need a clear, roughly frontal face)")
     if len(faces) > 1:
@@ -145,6 +145,39 @@ def photo_actor(source: str | os.PathLike[str] | np.ndarray, size: int = 512, de
     }
     return Portrait(image=np.ascontiguousarray(image), landmarks=mesh.ibug68, face_box=mesh.box,
                     source="photo", mesh=mesh.points, details=details)
+
+
+def detect_faces(detector: FaceMeshDetector, rgb: np.ndarray) -> list[FaceMesh]:
+    """All faces, largest first. The face detector sees the whole image at 128 px, so when it
+    finds nothing (a group photo, a wide shot) it looks again in overlapping square windows."""
+    faces = detector.detect(rgb)
+    if faces:
+        return faces
+    height, width = rgb.shape[:2]
+    found: list[FaceMesh] = []
+    for side in (min(height, width), min(height, width) // 2):
+        if side < 128:
+            break
+        step = side // 2
+        ys = sorted({*range(0, height - side + 1, step), height - side})
+        xs = sorted({*range(0, width - side + 1, step), width - side})
+        for y in ys:
+            for x in xs:
+                if side == min(height, width) and (height == side and width == side):
+                    continue  # the whole image, already tried
+                for face in detector.detect(np.ascontiguousarray(rgb[y:y + side, x:x + side])):
+                    pts = face.points.copy()
+                    pts[:, 0] += x
+                    pts[:, 1] += y
+                    found.append(FaceMesh(pts))
+        if found:
+            break
+    kept: list[FaceMesh] = []
+    for face in sorted(found, key=lambda f: f.area, reverse=True):  # one entry per face across windows
+        cx, cy = face.points[4, :2]
+        if not any(k.box[0] <= cx <= k.box[2] and k.box[1] <= cy <= k.box[3] for k in kept):
+            kept.append(face)
+    return kept
 
 
 def _downscaled(rgb: np.ndarray, f: float) -> np.ndarray:
