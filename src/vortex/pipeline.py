@@ -189,22 +189,22 @@ def fit_speech(speech: Speech, frames: int, fps: int, *, at_word: bool = True) -
     n = len(speech.waveform)
     if n <= target:
         return _pad_speech(speech, target), []
-    overrun = speech.duration - slot_sec
+    spoken_end = max((w.end for w in speech.words), default=speech.duration) if at_word else speech.duration
+    overrun = spoken_end - slot_sec
     if at_word and overrun > MAX_OVERRUN * slot_sec:
-        spoken_end = max((w.end for w in speech.words), default=speech.duration)
         cut_words = sum(1 for w in speech.words if w.end > slot_sec)
         raise InvalidInputError(
-            f"script too long for a {slot_sec:g} s slot: its speech lasts {spoken_end:.1f} s, {spoken_end - slot_sec:.1f} s "
-            f"too long ({cut_words} words would be cut); shorten it or use --duration auto"
+            f"script too long for a {slot_sec:g} s slot: its speech lasts {spoken_end:.1f} s, {overrun:.1f} s "
+            f"too long ({cut_words} word{'s' if cut_words != 1 else ''} would be cut); shorten it or use --duration auto"
         )
     cut = target
-    if at_word:
+    lost_words = at_word and overrun > 0
+    if lost_words:
         fitting = [w for w in speech.words if w.end <= slot_sec]
-        if fitting:
-            cut = min(target, int(round(fitting[-1].end * sr)))
+        cut = int(round(fitting[-1].end * sr)) if fitting else 0
     waveform = speech.waveform[:cut].astype(np.float32, copy=True)
     fade = min(cut, int(FADE_SEC * sr))
-    if fade:
+    if fade and (lost_words or not at_word):
         waveform[cut - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     cut_sec = cut / sr
     phones = []
@@ -215,15 +215,15 @@ def fit_speech(speech: Speech, frames: int, fps: int, *, at_word: bool = True) -
     words = tuple(w for w in speech.words if w.end <= cut_sec + 1e-9)
     # Times of the kept phones stay exact: the same sample rate, the same integer cut.
     trimmed = replace(speech, waveform=waveform, phones=_end_with_pause(tuple(phones), cut_sec), words=words)
-    if at_word:
+    if not at_word:
+        warnings = [f"Audio truncated from {speech.duration:.1f}s to {slot_sec:.1f}s"]
+    elif lost_words:
         dropped = len(speech.words) - len(words)
-        warning = (
-            f"Speech truncated from {speech.duration:.1f}s to {slot_sec:.1f}s at a word boundary "
-            f"({dropped} word{'s' if dropped != 1 else ''} cut)"
-        )
+        warnings = [f"Speech truncated from {spoken_end:.1f}s to {cut_sec:.1f}s at a word boundary to fit the {slot_sec:g}s slot "
+                    f"({dropped} word{'s' if dropped != 1 else ''} cut)"]
     else:
-        warning = f"Audio truncated from {speech.duration:.1f}s to {slot_sec:.1f}s"
-    return _pad_speech(trimmed, target), [warning]
+        warnings = []  # only trailing silence was trimmed
+    return _pad_speech(trimmed, target), warnings
 
 
 def _end_with_pause(phones: tuple[Phone, ...], end: float) -> tuple[Phone, ...]:
@@ -420,6 +420,8 @@ class VortexPipeline:
         slot = recipe.slot
         state["slot"] = slot
         timings, warnings = state["timings"], state["warnings"]
+        if slot.fixed_frames is not None:  # a wrong buffer fails before any work
+            _check_buffer(buffer, slot.fixed_frames, slot.size, False)
 
         def retried(stage: str):
             return lambda attempt, error, delay: warnings.append(f"{stage} failed ({error}); retry {attempt} in {delay:.2f}s")
