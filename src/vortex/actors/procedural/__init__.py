@@ -25,6 +25,11 @@ from vortex.actors.procedural.traits import Traits, parse_prompt, rng_for
 from vortex.errors import InvalidInputError
 
 MIN_SIZE, MAX_SIZE = 64, 2048
+# Framing: the character is designed on the 512 canvas, then zoomed about the centre and moved
+# down a little so the face matches what the photo path's LivePortrait-style crop produces
+# (forehead-to-chin about half the height, eyes just below the middle).
+FRAME_ZOOM = 1.1
+FRAME_DROP = 12.0
 
 __all__ = ["ProceduralCharacter", "Traits", "draw_portrait", "parse_prompt"]
 
@@ -52,6 +57,9 @@ class ProceduralCharacter:
         surface = skia.Surface(pixels, colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
         canvas = surface.getCanvas()
         canvas.scale(size / REF, size / REF)
+        canvas.translate(REF / 2, REF / 2 + FRAME_DROP)
+        canvas.scale(FRAME_ZOOM, FRAME_ZOOM)
+        canvas.translate(-REF / 2, -REF / 2)
         draw_background(canvas, t.background, t.background_rgb, rng)
         draw_hair_back(canvas, g, t, pal, rng)
         draw_body(canvas, g, t, pal)
@@ -69,11 +77,17 @@ class ProceduralCharacter:
         draw_headwear(canvas, g, t, pal, rng)
         del canvas, surface
         image = np.ascontiguousarray(pixels[:, :, :3])
-        k = size / REF
-        landmarks = (g.landmarks * k).astype(np.float32)
+        k = size / REF * FRAME_ZOOM  # lengths
+
+        def place(points) -> np.ndarray:  # reference-canvas points -> output pixels
+            pts = (np.asarray(points, np.float64) - REF / 2) * FRAME_ZOOM + np.array([REF / 2, REF / 2 + FRAME_DROP])
+            return pts * (size / REF)
+
+        landmarks = place(g.landmarks).astype(np.float32)
         x0, y0, x1, y1 = g.face_box
+        (x0, y0), (x1, y1) = place([[x0, y0], [x1, y1]])
         eyes = [
-            {"centre": (e["centre"] * k).round(3).tolist(), "half_width": round(e["half_w"] * k, 3),
+            {"centre": place(e["centre"]).round(3).tolist(), "half_width": round(e["half_w"] * k, 3),
              "open_height": round(e["open_h"] * k, 3), "iris_radius": round(e["iris_r"] * k, 3)}
             for e in g.eyes
         ]
@@ -81,10 +95,10 @@ class ProceduralCharacter:
             "prompt": self.prompt, "seed": self.seed, "traits": t.as_dict(),
             **{key: list(value) for key, value in pal.items()},
             "eyes": eyes,
-            "mouth": {"seam_y": round(g.mouth["seam_y"] * k, 3), "half_width": round(g.mouth["half_w"] * k, 3)},
+            "mouth": {"seam_y": round(float(place([[0.0, g.mouth["seam_y"]]])[0, 1]), 3), "half_width": round(g.mouth["half_w"] * k, 3)},
             "lips_closed": True,
         }
-        return Portrait(image=image, landmarks=landmarks, face_box=(x0 * k, y0 * k, x1 * k, y1 * k),
+        return Portrait(image=image, landmarks=landmarks, face_box=(float(x0), float(y0), float(x1), float(y1)),
                         source="procedural", mesh=None, details=details)
 
 

@@ -240,7 +240,7 @@ def parse_prompt(prompt: str, seed: int = 0) -> Traits:
 
     facial = _lookup(tokens, FACIAL_HAIR)
     if facial is None:
-        if species != "human" or any(t in FEMININE for t in tokens):
+        if species != "human" or age == "young" or any(t in FEMININE for t in tokens):
             facial = "none"
         else:
             # Moustaches only on request: near the lip they are the riskiest shape for the face mesh.
@@ -249,7 +249,7 @@ def parse_prompt(prompt: str, seed: int = 0) -> Traits:
     headwear = _lookup(tokens, HEADWEAR)
     if headwear is None:
         headwear = _pick(rng, ["none", "cap", "beanie", "fedora", "antennae"],
-                         [7, 0.6, 0.6, 0.5, 2.5 if species != "human" else 0.2])
+                         [9, 0.6, 0.6, 0.4, 3.0 if species != "human" else 0.1])
     clothing = _lookup(tokens, CLOTHING)
     if clothing is None:
         clothing = _pick(rng, ["labcoat", "suit", "tshirt", "uniform", "hoodie", "sweater"],
