@@ -162,3 +162,11 @@ def test_invalid_phones():
         plan_motion([Phone("a", 0.5, 0.2)], 10, FPS)
     with pytest.raises(InvalidInputError, match="not a vortex.speech.Phone"):
         plan_motion([("a", 0.0, 0.1)], 10, FPS)
+
+
+def test_banded_blend_equals_the_dense_sum(make_random_timeline):
+    from vortex.motion.planner import _articulation
+
+    phones = make_random_timeline(9, 30.0)
+    times = np.arange(30 * FPS + 100) / FPS + 0.02  # past the end of speech too
+    np.testing.assert_allclose(_articulation(phones, times), _articulation(phones, times, dense=True), atol=1e-5)

@@ -39,6 +39,8 @@ LEAD_S = 0.02
 STRESS_JAW_GAIN = 1.12
 """Stressed vowels open the jaw this much wider than unstressed ones."""
 SPEAKING_WINDOW_S = 1.0
+DOMINANCE_CUTOFF = 20.0
+"""Phones farther than this many decay constants from a frame are left out of its blend (e^-20 ~ 2e-9)."""
 JOIN_PAUSE_S = 0.12
 """Pauses shorter than this (word joins, commas read fast) barely pull the mouth closed."""
 JOIN_PAUSE_DOMINANCE = 0.15
@@ -82,13 +84,18 @@ def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: floa
     return seq
 
 
-def _articulation(phones: list[Phone], t_eval: np.ndarray) -> np.ndarray:
-    """float64 [T, 4] dominance-weighted blend of viseme targets at the given times."""
+def _articulation(phones: list[Phone], t_eval: np.ndarray, dense: bool = False) -> np.ndarray:
+    """float64 [T, 4] dominance-weighted blend of viseme targets at the given times.
+
+    Each frame only sums the phones whose dominance there exceeds exp(-DOMINANCE_CUTOFF)
+    (a band of neighbours found by binary search), so planning is linear in the slot length;
+    ``dense=True`` sums every phone (the reference the band is tested against).
+    """
     horizon = float(max(t_eval[-1], phones[-1].end if phones else 0.0)) + 1.0
     first = phones[0].start if phones else 0.0
     last = phones[-1].end if phones else 0.0
     # Silence beyond the timeline: rest phones that cover everything before and after.
-    padded = [Phone(PAUSE, -1.0 - SPEAKING_WINDOW_S, first), *phones, Phone(PAUSE, last, horizon)]
+    padded = [Phone(PAUSE, min(-1.0, float(t_eval[0]) - 1.0), first), *phones, Phone(PAUSE, last, horizon)]
     symbols = [p.symbol for p in padded]
     targets, dominance, tau = phone_tables(symbols)
     for i, p in enumerate(padded):
@@ -101,11 +108,24 @@ def _articulation(phones: list[Phone], t_eval: np.ndarray) -> np.ndarray:
     ends = np.array([p.end for p in padded])
     # Full dominance over the phone's core; the margin is capped so long pauses take over quickly.
     margin = 0.25 * np.minimum(ends - starts, 0.16)
-    core_lo, core_hi = starts + margin, ends - margin
-    dist = np.maximum(np.maximum(core_lo[None, :] - t_eval[:, None], t_eval[:, None] - core_hi[None, :]), 0.0)
-    base = np.exp(-dist / tau[None, :])
-    num = base @ (dominance * targets)
-    den = base @ dominance
+    core_lo, core_hi = starts + margin, ends - margin  # both non-decreasing: phones are ordered
+    weighted = dominance * targets
+    if dense:
+        index = np.broadcast_to(np.arange(len(padded)), (t_eval.size, len(padded)))
+        valid = np.ones(index.shape, bool)
+    else:
+        reach = DOMINANCE_CUTOFF * float(tau.max())
+        lo = np.searchsorted(core_hi, t_eval - reach, side="left")
+        hi = np.searchsorted(core_lo, t_eval + reach, side="right")
+        width = int((hi - lo).max())
+        index = lo[:, None] + np.arange(width)[None, :]
+        valid = index < hi[:, None]
+        index = np.minimum(index, len(padded) - 1)
+    t = t_eval[:, None]
+    dist = np.maximum(np.maximum(core_lo[index] - t, t - core_hi[index]), 0.0)
+    base = np.where(valid, np.exp(-np.minimum(dist / tau[index], DOMINANCE_CUTOFF)), 0.0)
+    num = np.einsum("tb,tbc->tc", base, weighted[index])
+    den = np.einsum("tb,tbc->tc", base, dominance[index])
     return num / np.maximum(den, 1e-12)
 
 
