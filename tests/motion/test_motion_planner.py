@@ -111,6 +111,8 @@ def test_speech_object_and_empty_inputs(sentence):
     b = plan_motion(sentence, 50, FPS)
     np.testing.assert_array_equal(a.values, b.values)
     assert plan_motion(sentence, 0, FPS).values.shape == (0, len(CHANNELS))
+    for n in (1, 5, 23):  # slots shorter than the smoothing windows
+        assert plan_motion(sentence, n, FPS).values.shape == (n, len(CHANNELS))
     idle = plan_motion([], 100, FPS, seed=1)
     assert np.abs(idle.channel("jaw_open")).max() == 0.0 and np.ptp(idle.channel("head_yaw")) > 0
 

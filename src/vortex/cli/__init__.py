@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "say",
     "voices",
     "cast",
+    "motion",
 )
 
 DESCRIPTION = """\

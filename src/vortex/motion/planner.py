@@ -156,7 +156,10 @@ def _speaking_envelope(phones: list[Phone], times: np.ndarray, fps: int) -> np.n
     width = max(int(SPEAKING_WINDOW_S * fps), 1)
     window = np.hanning(width + 2)[1:-1]
     window /= window.sum()
-    return np.clip(np.convolve(speaking, window, mode="same"), 0.0, 1.0)
+    # "full" then a centred slice: mode="same" returns the longer of the two for short slots.
+    full = np.convolve(speaking, window, mode="full")
+    offset = (window.size - 1) // 2
+    return np.clip(full[offset : offset + times.size], 0.0, 1.0)
 
 
 def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
