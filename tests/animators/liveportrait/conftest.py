@@ -34,3 +34,14 @@ def manifest(golden):
 def recipe_weights(manifest):
     """numpy recipe state dicts of every checkpoint file, keyed by the manifest file name."""
     return {file: lp_recipe.file_state_dicts(manifest, file) for file in lp_recipe.GAINS}
+
+
+@pytest.fixture(scope="session")
+def recipe_networks(manifest):
+    """All five networks on CPU float32, built through the loader's strict path from recipe weights."""
+    pytest.importorskip("torch")
+    from vortex.animators.liveportrait.loader import BASE_FILES, RETARGETING_FILE, build_networks
+
+    states = {name: lp_recipe.to_torch(lp_recipe.file_state_dicts(manifest, rel)) for name, rel in BASE_FILES.items()}
+    retargeting = lp_recipe.to_torch(lp_recipe.file_state_dicts(manifest, RETARGETING_FILE), "module.")
+    return build_networks(states, retargeting, device="cpu")

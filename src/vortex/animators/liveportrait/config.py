@@ -93,7 +93,8 @@ class DrivingConfig:
         (20, 1, -0.01), (14, 1, -0.02), (17, 1, 0.0065), (17, 2, 0.003),
         (13, 1, -0.00275), (16, 1, -0.00275), (3, 1, -0.0035), (7, 1, -0.0035),
     )
-    smile_scale: float = 1.0
+    smile_range: tuple[float, float] = (-0.3, 1.3)
+    """Controls smile is used as the editor's smile slider value, clipped to its range."""
     brow_up_rows: tuple[tuple[int, int, float], ...] = ((1, 1, 0.001), (2, 1, -0.001))
     brow_down_rows: tuple[tuple[int, int, float], ...] = (
         (1, 0, -0.001), (2, 0, 0.001), (1, 1, 0.0003), (2, 1, -0.0003),
@@ -106,5 +107,13 @@ class DrivingConfig:
     """Lip-retargeting target ratio at jaw_open = 1 (the official lip slider tops out at 0.8)."""
     head_signs: tuple[float, float, float] = (1.0, -1.0, 1.0)
     """(pitch, yaw, roll) multipliers from Controls degrees to LivePortrait degrees."""
+    max_eye_open_ratio: float = 0.8
+    """Upper bound of the eye-retargeting target (the official eye slider range is 0..0.8)."""
     default_eye_open_ratio: float = 0.35
-    default_lip_open_ratio: float = 0.0
+    """Used when the portrait's eye landmarks are degenerate."""
+    crop_scale: float = 2.3
+    """Side of the square source crop in face-box sizes (the official cropper's default scale)."""
+    crop_shift_y: float = -0.125
+    """Vertical shift of the crop centre in face-box sizes (official vy_ratio: negative moves it up)."""
+    feather: float = 0.1
+    """Fraction of the crop side over which the animated crop fades into the untouched portrait."""
