@@ -65,6 +65,7 @@ class WarpRig:
     head_grid: Grid
     head_basis: np.ndarray  # float32 [3, H*W]: m*x, m*y, m (x, y full-res pixel coordinates)
     head_xy: np.ndarray  # float32 [h, w, 2] full-res coordinates of the head grid samples
+    full_xy: np.ndarray  # float32 [step*h, step*w, 2] pixel coordinates of the region that moves
     pivot: np.ndarray  # neck pivot (px)
     skin_l: np.ndarray  # lid colours
     skin_r: np.ndarray
@@ -118,17 +119,20 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
 
     # Head region: wherever the soft head mask is non-zero, plus the face grid.
     whole = region_grid((0, 0, size, size), size, step)
-    mask_full = head_mask(rest, frame.iod, frame.v, whole)
+    mask_full = head_mask(rest, frame.iod, frame.v, whole, size)
     ys, xs = np.nonzero(mask_full > 1e-3)
     hx0 = min(whole.x0 + xs.min() * step, face_grid.x0) - step
     hy0 = min(whole.y0 + ys.min() * step, face_grid.y0) - step
     hx1 = max(whole.x0 + (xs.max() + 1) * step, face_grid.x0 + face_grid.width * step) + step
     hy1 = max(whole.y0 + (ys.max() + 1) * step, face_grid.y0 + face_grid.height * step) + step
     head_grid = region_grid((hx0, hy0, hx1, hy1), size, step)
-    mask = head_mask(rest, frame.iod, frame.v, head_grid)
+    mask = head_mask(rest, frame.iod, frame.v, head_grid, size)
     hx, hy = head_grid.coords()
     head_basis = np.stack([(mask * hx).ravel(), (mask * hy).ravel(), mask.ravel()]).astype(np.float32)
     head_xy = np.stack([hx, hy], axis=-1).astype(np.float32)
+    full_h, full_w = head_grid.full_shape
+    fy, fx = np.mgrid[head_grid.y0 : head_grid.y0 + full_h, head_grid.x0 : head_grid.x0 + full_w]
+    full_xy = np.stack([fx, fy], axis=-1).astype(np.float32)
 
     if "lid_rgb" in portrait.details:
         skin_r = skin_l = np.asarray(portrait.details["lid_rgb"], np.float64)
@@ -141,7 +145,7 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, head_xy=head_xy, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
+        head_basis=head_basis, head_xy=head_xy, full_xy=full_xy, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
         seam_rgb=seam_rgb, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.2), np.float64),
         style=_style_from_details(portrait.details) or mouth_style(skin),
     )
@@ -252,14 +256,17 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     off = (fg.step - 1) / 2
     lowx = (at[..., 0] - (fg.x0 + off)) * (1.0 / fg.step)
     lowy = (at[..., 1] - (fg.y0 + off)) * (1.0 / fg.step)
-    expr_at = cv2.remap(expr, lowx, lowy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    at += expr_at
+    disp = cv2.remap(expr, lowx, lowy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    disp += head_disp
     full_h, full_w = hg.full_shape
     if hg.step > 1:
-        at = cv2.resize(at, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+        # Upsample the displacement, not the absolute map: the displacement is ~0 at the region's
+        # edges, so clamping there cannot shift the unmoved pixels by half a pixel.
+        disp = cv2.resize(disp, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    disp += rig.full_xy
     out[:] = rig.image
     y0, x0 = hg.y0, hg.x0
-    out[y0 : y0 + full_h, x0 : x0 + full_w] = cv2.remap(rig.image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out[y0 : y0 + full_h, x0 : x0 + full_w] = cv2.remap(rig.image, disp, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
     pts = frame_landmarks(rig, weights, head)
     if rig.seam_rgb is not None:

@@ -95,7 +95,7 @@ def polygon_mask(points: np.ndarray, grid: Grid, feather: float) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigma)
 
 
-def head_mask(rest: np.ndarray, iod: float, v: np.ndarray, grid: Grid) -> np.ndarray:
+def head_mask(rest: np.ndarray, iod: float, v: np.ndarray, grid: Grid, frame_size: int) -> np.ndarray:
     """float32 [h, w]: 1 on the head (face, hair), fading to 0 over the neck and background.
 
     An ellipse round the face contour widened for hair and ears; the fade is a smoothstep
@@ -103,14 +103,19 @@ def head_mask(rest: np.ndarray, iod: float, v: np.ndarray, grid: Grid) -> np.nda
     """
     jaw = rest[0:17]
     brows = rest[17:27]
-    top = brows - v * 1.6 * iod
+    top = brows - v * 1.35 * iod
     hull = np.concatenate([jaw, top]).astype(np.float32)
     center = hull.mean(axis=0)
-    grown = center + (hull - center) * 1.2
+    grown = center + (hull - center) * 1.12
     lx, ly = grid.to_low(grown[:, 0], grown[:, 1])
     canvas = np.full((grid.height, grid.width), 255, np.uint8)
     cv2.fillConvexPoly(canvas, np.round(np.stack([lx, ly], 1) * 16).astype(np.int32), 0, lineType=cv2.LINE_AA, shift=4)
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 5) * grid.step  # full-res px outside the head
-    fade = 1.1 * iod
+    fade = 0.9 * iod
     t = np.clip(1.0 - dist / fade, 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    # The image border never moves (no smeared edges, a steady background in the corners): the
+    # mask also fades to zero over the outer 6% of the frame.
+    gx, gy = grid.coords()
+    span = 0.06 * frame_size
+    b = np.clip(np.minimum.reduce([gx, gy, frame_size - 1 - gx, frame_size - 1 - gy]) / span, 0.0, 1.0)
+    return (t * t * (3 - 2 * t) * b * b * (3 - 2 * b)).astype(np.float32)
