@@ -100,3 +100,19 @@ def test_user_audio_errors(tmp_path):
         speech_from_audio(np.zeros(24000, np.float32), recognizer="phones")  # silent
     with pytest.raises(InvalidInputError, match="valid: auto, whisper, phones"):
         speech_from_audio(np.ones(24000, np.float32), recognizer="deepspeech")
+
+
+def test_cli_on_user_audio_with_transcript(tts_speech, wav_path, tmp_path):
+    from vortex.cli import main
+    from vortex.motion.io import load_controls, load_timeline
+
+    out, timeline = tmp_path / "c.npz", tmp_path / "t.json"
+    rc = main(["motion", "--audio", str(wav_path), "--transcript", TEXT, "--duration", "8", "-o", str(out),
+               "--timeline-out", str(timeline), "-q"])
+    assert rc == 0
+    controls = load_controls(out)
+    assert controls.frames == 8 * FPS
+    phones, duration = load_timeline(timeline)
+    assert abs(duration - tts_speech.duration) < 0.01
+    assert sum(is_bilabial(p.symbol) for p in phones) == sum(is_bilabial(p.symbol) for p in tts_speech.phones)
+    assert controls.channel("lip_press").max() == 1.0
