@@ -173,3 +173,14 @@ def test_mediapipe_finds_the_face_where_we_drew_it(detector, prompt):
     assert mesh.mouth_aperture < 0.02
     assert mesh.eye_aperture > 0.03
     assert 0.38 < mesh.face_height / p.size < 0.62
+
+
+def test_mediapipe_sees_random_characters(detector):
+    """Seeds pick every trait the prompt leaves open; nearly all of them must stay detectable."""
+    found = closed = 0
+    for seed in range(16):
+        faces = detector.detect(draw_portrait("a random citizen of dimension C-137", seed=seed).image)
+        if faces:
+            found += 1
+            closed += faces[0].mouth_aperture < 0.02
+    assert found >= 15 and closed == found, (found, closed)

@@ -24,7 +24,7 @@ def palette(t: Traits) -> dict:
         lip = (120, 96, 104)
         interior = (40, 30, 36)
     elif t.species == "alien":
-        lip = mix(shade(skin, 0.62), (120, 40, 90), 0.35)
+        lip = mix(shade(skin, 0.55), (140, 40, 80), 0.5)
         interior = (70, 20, 45)
     else:
         # Lips must stand out from the skin for every tone (people and the face mesh both need
@@ -132,6 +132,10 @@ def draw_wrinkles(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict) ->
 
 def draw_eyes(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict) -> None:
     for eye in g.eyes:
+        # Soft eye sockets: the dark-eyes-over-light-cheeks pattern face detectors look for first.
+        ex, ey = eye["centre"]
+        hw, oh = eye["half_w"], eye["open_h"]
+        fill(canvas, oval(ex - hw * 1.35, ey - oh * 1.2, ex + hw * 1.35, ey + oh * 0.75), shade(pal["skin_rgb"], 0.55), alpha=110, blur=7)
         almond = path(np.concatenate([eye["upper"], eye["lower"][::-1]]))
         # Socket shadow above the eye and a lid crease: the "eye with lid" look.
         crease = eye["upper"][6:-6] + np.array([0, -eye["open_h"] * 0.32])
