@@ -33,7 +33,7 @@ def test_every_bilabial_reaches_full_closure(sentence):
     assert assert_bilabials_close(sentence, controls, FPS) == 10
 
 
-@pytest.mark.parametrize("fps", [24, 25, 30])
+@pytest.mark.parametrize("fps", [24, 25, 30, 60])
 def test_short_bilabials_close_on_random_timelines(make_random_timeline, fps):
     for seed in range(3):
         phones = make_random_timeline(seed, 12.0)
@@ -148,6 +148,7 @@ def test_deterministic_and_seeded(sentence):
         (dict(frames=2.5), "frames"),
         (dict(seed=-3), "seed"),
         (dict(lead_s=0.2), "lead_s"),
+        (dict(lead_s=float("nan")), "lead_s"),
         (dict(expression="sleepy"), "valid presets: neutral, calm, excited, manic"),
     ],
 )

@@ -11,8 +11,8 @@ Two hard guarantees sit on top of the blend:
 * every bilabial (p, b, m) reaches full closure, ``lip_press == 1`` and ``jaw_open == 0``, on
   every frame whose (lead-shifted) time lies inside it, and on the nearest frame when the
   phone is shorter than a frame;
-* the mouth leads the sound by ``lead_s`` (default ``LEAD_S`` = 20 ms, never more than one
-  frame): frame k shows the mouth shape of audio time ``k / fps + lead_s``. Real speakers
+* the mouth leads the sound by ``lead_s`` (default ``LEAD_S`` = 20 ms, or one frame when a
+  frame is shorter; never more than one frame): frame k shows the mouth shape of audio time ``k / fps + lead_s``. Real speakers
   shape the mouth slightly before the sound; one frame at most keeps every closure within
   ±1 frame of its phone (the contract allows ±2).
 
@@ -62,14 +62,15 @@ class MotionPlan:
     nods: tuple[float, ...]
 
 
-def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: float) -> list[Phone]:
+def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: float | None) -> list[Phone]:
     if isinstance(fps, bool) or not isinstance(fps, (int, np.integer)) or fps <= 0:
         raise InvalidInputError(f"fps must be a positive integer, got {fps!r}")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 0:
         raise InvalidInputError(f"frames must be a non-negative integer, got {frames!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
-    if not np.isfinite(lead_s) or lead_s < 0 or lead_s > 1.0 / fps + 1e-9:
+    if lead_s is not None and (not isinstance(lead_s, (int, float)) or not np.isfinite(lead_s)
+                               or lead_s < 0 or lead_s > 1.0 / fps + 1e-9):
         raise InvalidInputError(f"lead_s must be between 0 and one frame ({1.0 / fps:.4f} s), got {lead_s!r}")
     seq = list(phones.phones if isinstance(phones, Speech) else phones)
     previous_end = 0.0
@@ -163,11 +164,12 @@ def _speaking_envelope(phones: list[Phone], times: np.ndarray, fps: int) -> np.n
 
 
 def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
-                         seed: int = 0, *, lead_s: float = LEAD_S, crossfade_s: float = CROSSFADE_S) -> MotionPlan:
+                         seed: int = 0, *, lead_s: float | None = None, crossfade_s: float = CROSSFADE_S) -> MotionPlan:
     """Like ``plan_motion`` but also returns the closures, blinks and nods it planned."""
     seq = _validate(phones, frames, fps, seed, lead_s)
     sequence = as_sequence(expression)
     frames, fps = int(frames), int(fps)
+    lead_s = min(LEAD_S, 1.0 / fps) if lead_s is None else float(lead_s)
     values = np.zeros((frames, len(CHANNELS)), np.float64)
     if frames == 0:
         return MotionPlan(Controls(values.astype(np.float32), fps), (), (), ())
@@ -217,12 +219,13 @@ def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: 
 
 
 def plan_motion(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
-                seed: int = 0, *, lead_s: float = LEAD_S, crossfade_s: float = CROSSFADE_S) -> Controls:
+                seed: int = 0, *, lead_s: float | None = None, crossfade_s: float = CROSSFADE_S) -> Controls:
     """Plan ``frames`` rows of Controls at ``fps`` for a phone timeline (or a ``Speech``).
 
     expression: a preset name (``neutral``, ``excited``, ``manic``, ``calm``), a sequence
     string (``"neutral,excited"`` splits the slot evenly, ``"neutral@0,excited@10.5"`` starts
     each preset at a time in seconds), a list of names, a list of (name, start) pairs, or an
-    ``ExpressionSequence``. Same inputs and seed -> identical Controls.
+    ``ExpressionSequence``. lead_s: how far the mouth leads the audio (default ``LEAD_S``,
+    capped at one frame). Same inputs and seed -> identical Controls.
     """
     return plan_motion_detailed(phones, frames, fps, expression, seed, lead_s=lead_s, crossfade_s=crossfade_s).controls
