@@ -86,9 +86,10 @@ def draw_hair_front(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict, 
         return
     if style == "mohawk":
         fill(canvas, _cap_shape(g, t, 150, 1.0), c, alpha=70)
-        shape = smooth_path(np.array([[CX - 18, top + 120], [CX - 34, top - 10], [CX - 10, top - 62], [CX + 14, top - 70],
-                                      [CX + 26, top - 20], [CX + 18, top + 120]]))
-        _hair_fill(canvas, shape, t, top - 70, top + 120)
+        # A crest from the crown to the hairline, never down the forehead.
+        shape = smooth_path(np.array([[CX - 16, top + 46], [CX - 34, top - 10], [CX - 10, top - 62], [CX + 14, top - 70],
+                                      [CX + 26, top - 20], [CX + 16, top + 46], [CX, top + 52]]))
+        _hair_fill(canvas, shape, t, top - 70, top + 50)
         return
     y_mid = {"short": 150, "spiky": 160, "long": 148, "curly": 150, "afro": 152, "bun": 142, "bob": 168, "pompadour": 150}[style]
     cap = _cap_shape(g, t, y_mid, 1.07)
