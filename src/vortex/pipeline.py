@@ -264,6 +264,8 @@ class VortexPipeline:
     animator: ``warp`` (embedded default) or ``liveportrait`` (needs the official weights).
     device: ``auto``, ``cpu`` or ``cuda`` (only the LivePortrait path uses a GPU).
     deadline: default overall seconds per slot (None: none); ``generate_slot`` may override.
+    log_warnings: send each slot's warnings to the ``vortex.pipeline`` logger (the CLI prints
+    them itself instead).
     Backends load on first use, or all at once with ``load()``; both are thread-safe.
     """
 
@@ -278,6 +280,7 @@ class VortexPipeline:
         vram_hard_mb: float | None = None,
         chunk_frames: int = CHUNK_FRAMES,
         progress: Progress | None = None,
+        log_warnings: bool = True,
     ) -> None:
         if animator not in ANIMATORS:
             raise InvalidInputError(f"unknown animator {animator!r}; choose one of: {', '.join(ANIMATORS)}")
@@ -289,6 +292,7 @@ class VortexPipeline:
         self.vram = VramMonitor(self.device, vram_soft_mb, vram_hard_mb)
         self.chunk_frames = int(chunk_frames)
         self.progress = progress or Progress.quiet()
+        self.log_warnings = log_warnings
         self._lock = threading.Lock()
         self._speech = None
         self._animator = None
@@ -409,8 +413,9 @@ class VortexPipeline:
             frames_buffer=state.get("buffer"),
             exception=exc,
         )
-        for warning in result.warnings:
-            log.warning(warning)
+        if self.log_warnings:
+            for warning in result.warnings:
+                log.warning(warning)
         if report is not None:
             write_text_atomic(report, json.dumps(result.to_dict(), indent=2) + "\n")
         return result

@@ -259,10 +259,15 @@ def run(args: argparse.Namespace) -> int:
     deadline = _deadline(args.deadline)
     _check_outputs(args)
     progress = progress_from_args(args)
-    pipeline = VortexPipeline(animator=args.animator, deadline=deadline, progress=progress)
+    pipeline = VortexPipeline(animator=args.animator, deadline=deadline, progress=progress, log_warnings=False)
     result = asyncio.run(
         pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, report=args.report, progress=progress)
     )
+    for warning in result.warnings:
+        if progress.mode == "json":
+            progress.log("warning", message=warning)
+        elif progress.mode == "bar":
+            print(f"vortex: warning: {warning}", file=sys.stderr)
     if progress.mode == "json":
         progress.log("result", **result.to_dict())
     result.raise_for_error()
