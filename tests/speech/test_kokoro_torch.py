@@ -8,6 +8,7 @@ durations. The audio of random weights is noise; intelligibility is not tested h
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
@@ -34,7 +35,7 @@ def tiny_config() -> dict:
     # (10 x 6 x hop 5, x2 in the decoder) keeps the official 600 samples per duration unit.
     return {
         "vocab": vocab(), "n_token": 178, "hidden_dim": 512, "style_dim": 128, "n_layer": 1,
-        "max_dur": 8, "dropout": 0.2, "text_encoder_kernel_size": 5, "n_mels": 80,
+        "max_dur": 4, "dropout": 0.2, "text_encoder_kernel_size": 5, "n_mels": 80,
         "plbert": {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
                    "max_position_embeddings": 512, "num_hidden_layers": 2, "dropout": 0.1},
         "istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
@@ -91,11 +92,12 @@ def test_timeline_is_the_models_own_durations(engine):
     assert speech.metadata["backend"] == "kokoro-torch" and speech.voice == "af_heart"
 
 
-def test_seeded_noise_makes_it_deterministic(engine, models_dir):
+def test_seeded_noise_makes_it_deterministic(engine):
     a = engine.synthesize("One more time.", voice="am_adam")
     b = engine.synthesize("One more time.", voice="am_adam")
     np.testing.assert_array_equal(a.waveform, b.waveform)
-    other = kt.KokoroTorchSpeech(models_dir=models_dir, device="cpu", seed=12)
+    other = copy.copy(engine)  # same loaded model, another seed
+    other.seed = 12
     c = other.synthesize("One more time.", voice="am_adam")
     # The vocoder's noise changes with the seed; the predicted durations do not.
     assert not np.array_equal(a.waveform, c.waveform)
@@ -103,7 +105,7 @@ def test_seeded_noise_makes_it_deterministic(engine, models_dir):
 
 
 def test_character_voices_map_to_english_blends(engine):
-    speech = engine.synthesize("Wubba lubba.", voice="rick_c137", emotion="excited")
+    speech = engine.synthesize("Wubba.", voice="rick_c137", emotion="excited")
     assert speech.metadata["voice_recipe"] == "0.80 am_adam + 0.20 af_bella"
     assert speech.metadata["model_speed"] == pytest.approx(1.05 * 1.15)
     pack = engine.voice_pack(kt.english_voice("rick_c137"))
