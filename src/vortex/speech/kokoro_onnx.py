@@ -20,7 +20,7 @@ import numpy as np
 from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.progress import Progress
-from vortex.speech.g2p import G2P, Chunk
+from vortex.speech.g2p import CHUNK_TOKENS, G2P, Chunk
 from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
 from vortex.speech.speech import PAUSE, Speech
 from vortex.speech.timeline import TimedToken, build_timeline
@@ -61,12 +61,13 @@ class KokoroOnnxSpeech:
 
     threads: intra-op threads for onnxruntime (default 2, the target machine's cores).
     cache: where the assembled model lives (default ``vortex.config.cache_dir()``).
+    chunk_tokens: target tokens per synthesis chunk (see ``g2p.CHUNK_TOKENS``; at most 508).
     """
 
     name = "kokoro-onnx"
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, threads: int = 2, cache: Path | None = None) -> None:
+    def __init__(self, threads: int = 2, cache: Path | None = None, chunk_tokens: int = CHUNK_TOKENS) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -76,6 +77,7 @@ class KokoroOnnxSpeech:
             str(self.model_path), sess_options=_session_options(threads), providers=["CPUExecutionProvider"]
         )
         self._g2p = G2P()
+        self.chunk_tokens = int(chunk_tokens)
         self._lock = threading.Lock()
 
     def synthesize(
@@ -93,7 +95,7 @@ class KokoroOnnxSpeech:
         emotion_obj = get_emotion(emotion)
         check_speed(speed)
         rate = model_speed(speed, voice_obj, emotion_obj)
-        phonemized = self._g2p(text)
+        phonemized = self._g2p(text, chunk_tokens=self.chunk_tokens)
         pack = voice_pack(voice)
         progress = progress or Progress.quiet()
 
