@@ -64,6 +64,13 @@ def test_user_audio_with_transcript_matches_tts_closures(tts_speech, wav_path):
     assert np.all(np.abs(agreement.offsets) <= 2.0), agreement.offsets
     assert np.mean(np.abs(agreement.offsets)) <= 1.0
     assert agreement.false_closures() == 0
+    # No stress in aligned timelines: it is inferred from vowel length (measured 29/34 words agree).
+    assert aligned.metadata["stress"] == "inferred from vowel duration"
+    tts_stressed = {p.word_index for p in tts_speech.phones if p.stressed}
+    inferred = {p.word_index for p in aligned.phones if p.stressed}
+    assert len(aligned.words) == len(tts_speech.words)
+    agree = np.mean([(i in tts_stressed) == (i in inferred) for i in range(len(tts_speech.words))])
+    assert agree >= 0.7
 
 
 def test_user_audio_whisper_transcript_recovers_most_closures(tts_speech, wav_path):

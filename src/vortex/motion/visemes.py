@@ -117,8 +117,12 @@ def is_bilabial(symbol: str) -> bool:
     return PHONE_VISEME.get(symbol) is Viseme.BILABIAL
 
 
+GLIDES = frozenset("wjɥ")
+"""Semivowels share a vowel's mouth shape (w rounded, j spread) but are consonants."""
+
+
 def is_vowel(symbol: str) -> bool:
-    return VISEMES[viseme_of(symbol)].vowel
+    return symbol not in GLIDES and VISEMES[viseme_of(symbol)].vowel
 
 
 def phone_target(symbol: str) -> np.ndarray:

@@ -12,7 +12,8 @@ Three ways to a timeline, best first (accuracy measured in the README's "Motion"
   reliable, the phone identities (and so the lip closures) are often not.
 
 The result uses the same phone alphabet as our TTS, so ``vortex.motion.plan_motion`` treats it
-exactly like synthesized speech. ``metadata["timeline_source"]`` says which path made it.
+exactly like synthesized speech. Aligned timelines carry no stress (the CMU dictionary has
+none), so ``infer_stress`` marks each word's longest vowel nucleus, which drives the nods. ``metadata["timeline_source"]`` says which path made it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError
-from vortex.speech.speech import Speech
+from vortex.speech.speech import Phone, Speech
 
 AudioSource = str | os.PathLike | np.ndarray
 RECOGNIZERS = ("auto", "whisper", "phones")
@@ -117,4 +118,40 @@ def speech_from_audio(source: AudioSource, transcript: str | None = None, sample
         speech, source_name = recognize_phones(waveform, rate), "phones"
     metadata = dict(speech.metadata, **extra, warnings=list(warnings), path=str(path) if path else None,
                     timeline_source=source_name)
-    return replace(speech, metadata=metadata)
+    phones = infer_stress(speech.phones)
+    if phones is not speech.phones:
+        metadata["stress"] = "inferred from vowel duration"
+    return replace(speech, phones=phones, metadata=metadata)
+
+
+STRESS_MIN_NUCLEUS_S = 0.1
+"""A word's longest vowel nucleus counts as stressed when it lasts at least this long."""
+
+
+def infer_stress(phones: tuple[Phone, ...]) -> tuple[Phone, ...]:
+    """Mark a likely stressed vowel per word when a timeline carries no stress (aligned audio).
+
+    Stressed syllables are longer: in each word the longest vowel nucleus (a diphthong counts
+    as one) is marked when it lasts at least ``STRESS_MIN_NUCLEUS_S``, which leaves most short
+    function words unstressed. Timelines that already have stress come back unchanged.
+    """
+    from vortex.motion.visemes import is_vowel
+
+    if any(p.stressed for p in phones):
+        return phones
+    best: dict[int, tuple[float, int]] = {}
+    i = 0
+    while i < len(phones):
+        p = phones[i]
+        if p.word_index is None or not is_vowel(p.symbol):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(phones) and phones[j + 1].word_index == p.word_index and is_vowel(phones[j + 1].symbol):
+            j += 1
+        length = phones[j].end - p.start
+        if length > best.get(p.word_index, (0.0, -1))[0]:
+            best[p.word_index] = (length, i)
+        i = j + 1
+    marked = {index for length, index in best.values() if length >= STRESS_MIN_NUCLEUS_S}
+    return tuple(replace(p, stressed=True) if k in marked else p for k, p in enumerate(phones))
