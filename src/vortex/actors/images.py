@@ -62,12 +62,15 @@ def load_image(source: str | os.PathLike[str] | bytes | np.ndarray, max_side: in
         notes = []
         try:
             with pywarnings.catch_warnings():
-                pywarnings.simplefilter("error", Image.DecompressionBombWarning)
+                # Big camera files (up to Pillow's hard limit, ~178 MP) are fine: we downscale them.
+                pywarnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 img = Image.open(io.BytesIO(data))
                 img.load()  # force the full decode now, so truncation fails here
                 orientation = img.getexif().get(0x0112, 1)
                 img = ImageOps.exif_transpose(img)
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        except Image.DecompressionBombError as exc:
+            raise InvalidInputError(f"image is too large to decode safely: {name} ({exc})") from exc
+        except UnidentifiedImageError as exc:
             raise InvalidInputError(f"not a readable image: {name} ({type(exc).__name__})") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise InvalidInputError(f"corrupt or truncated image: {name} ({exc})") from exc
