@@ -54,3 +54,16 @@ def test_gaze_shifts_are_small_and_happen():
     gx = plan.controls.channel("gaze_x")
     assert 0.02 < np.abs(gx).max() <= 0.12 + 1e-6
     assert np.count_nonzero(np.abs(np.diff(gx)) > 0.005) >= 5
+
+
+def test_blinks_gather_in_pauses(make_random_timeline):
+    in_pause, pause_share = [], []
+    for seed in range(4):
+        phones = make_random_timeline(seed, 90.0)
+        plan = plan_motion_detailed(phones, 90 * FPS, FPS, "neutral", seed)
+        pauses = [(p.start, p.end) for p in phones if p.symbol == PAUSE and p.end - p.start >= 0.12]
+        inside = [any(a <= b.start and b.end <= e for a, e in pauses) for b in plan.blinks]
+        in_pause.append(np.mean(inside))
+        pause_share.append(sum(e - a for a, e in pauses) / 90.0)
+        assert 12 <= len(plan.blinks) / 1.5 <= 24  # rate stays natural
+    assert np.mean(in_pause) > 2 * np.mean(pause_share)

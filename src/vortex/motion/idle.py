@@ -19,6 +19,7 @@ BLINK_CLOSE_FRACTION = 0.3
 BLINK_HOLD_S = 0.03
 BLINK_MIN_GAP_S = 0.8
 """No two blinks start closer than this (real double blinks exist, but read as a twitch)."""
+BLINK_PAUSE_PULL_S = 1.0
 NOD_WIDTH_S = 0.5
 NOD_MIN_GAP_S = 0.6
 BROW_PULSE_WIDTH_S = 0.8
@@ -51,13 +52,14 @@ def blink_curve(blinks: list[Blink], times: np.ndarray) -> np.ndarray:
 
 
 def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.ndarray,
-                rng: np.random.Generator) -> list[Blink]:
+                rng: np.random.Generator, pauses: list[tuple[float, float]] = ()) -> list[Blink]:
     """Blink events at the per-frame rate, never overlapping and never touching a forbidden frame.
 
     Intervals are gamma distributed (shape 3: more regular than Poisson, as measured blink
     intervals are) with the mean set by the rate at the current time. Each apex sits on a frame
     so the lids are fully closed on at least one frame. A blink that would overlap a forbidden
-    frame (a held lip closure) is pushed later, past it.
+    frame (a held lip closure) is pushed later, past it. People tend to blink at pauses: a blink
+    due up to ``BLINK_PAUSE_PULL_S`` before or after a pause (start, end in seconds) moves into it.
     """
     duration = frames / fps
     blinks: list[Blink] = []
@@ -68,8 +70,23 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
         return float(rate_per_min[min(max(int(t * fps), 0), frames - 1)])
 
     t = rng.uniform(0.2, 0.8) * 60.0 / max(rate_at(0.0), 1e-3)
+    pause_starts = np.array([a for a, _ in pauses], np.float64)
+    pulled = False
     while t < duration:
         length = rng.uniform(*BLINK_DURATION_S)
+        earliest = blinks[-1].start + BLINK_MIN_GAP_S if blinks else 0.0
+        if pause_starts.size and not pulled:
+            pulled = True  # at most once per blink, so the overlap shift below cannot loop
+            k = int(np.searchsorted(pause_starts, t))
+            best, best_distance = t, BLINK_PAUSE_PULL_S
+            for a, b in pauses[max(k - 2, 0) : k + 2]:
+                lo_t, hi_t = a + 0.05, b - length - 0.05  # blink starts that fit inside the pause
+                if hi_t < lo_t:
+                    continue
+                candidate = min(max(t, lo_t), hi_t)
+                if abs(candidate - t) <= best_distance and candidate >= earliest:
+                    best, best_distance = candidate, abs(candidate - t)
+            t = best
         moving = length - BLINK_HOLD_S
         apex_frame = int(np.ceil((t + BLINK_CLOSE_FRACTION * moving) * fps))
         while True:
@@ -91,6 +108,7 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
         if apex >= duration:
             break
         blinks.append(Blink(start, apex, end))
+        pulled = False
         mean_gap = 60.0 / max(rate_at(apex), 1e-3)
         t = start + max(mean_gap * rng.gamma(3.0, 1.0 / 3.0), BLINK_MIN_GAP_S)
     return blinks

@@ -192,7 +192,10 @@ def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: 
 
     # Idle life, each part from its own generator so they never reshuffle one another.
     blink_rng, sway_rng, gaze_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
-    blinks = idle.plan_blinks(frames, fps, params["blink_per_min"], closed, blink_rng)
+    pauses = [(p.start, p.end) for p in seq if p.symbol == PAUSE and p.end - p.start >= JOIN_PAUSE_S]
+    if seq and seq[-1].end < duration:
+        pauses.append((seq[-1].end, duration))
+    blinks = idle.plan_blinks(frames, fps, params["blink_per_min"], closed, blink_rng, pauses)
     lids = idle.blink_curve(blinks, times)
     values[:, CHANNEL_INDEX["blink_l"]] = lids
     values[:, CHANNEL_INDEX["blink_r"]] = lids
