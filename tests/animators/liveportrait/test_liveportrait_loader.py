@@ -107,6 +107,20 @@ def test_retargeting_file_without_a_sub_network(tmp_path, weights_root, recipe_w
         loader.load_networks(tmp_path, device="cpu")
 
 
+def test_package_import_does_not_need_torch():
+    """The embedded path imports the package (registry, pipeline) without paying for torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vortex.animators.liveportrait as lp, vortex.animators.liveportrait.loader; "
+        "assert 'torch' not in sys.modules; print(lp.LivePortraitAnimator.name)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "liveportrait"
+
+
 def test_not_a_checkpoint_is_an_integrity_error(tmp_path):
     bad = tmp_path / "x.pth"
     bad.write_bytes(b"not a checkpoint")

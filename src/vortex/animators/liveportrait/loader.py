@@ -68,7 +68,8 @@ def require_files(root: Path | str | None = None) -> Path:
         raise MissingResourceError(
             f"LivePortrait weights missing: {names}. Download {sources} from the Hugging Face repo {HF_REPO} "
             f"(https://huggingface.co/{HF_REPO}) and place them under {folder} keeping the base_models/ and "
-            "retargeting_models/ sub-folders (set VORTEX_MODELS_DIR to use another models directory)."
+            "retargeting_models/ sub-folders, or run `vortex models download liveportrait` "
+            "(set VORTEX_MODELS_DIR to use another models directory)."
         )
     return folder
 
