@@ -228,3 +228,16 @@ def test_download_rejects_bytes_that_do_not_match_the_hub_hash(tmp_path, fake_hu
     assert "kokoro-v1_0.pth does not match its sha256" in run.stderr
     assert not (tmp_path / "kokoro" / "kokoro-v1_0.pth").exists()
     assert (tmp_path / "kokoro" / "config.json").exists()  # files before it were kept
+
+
+def test_download_needs_names_and_all_reports_every_backend(tmp_path, capsys):
+    assert main(["models", "download", "--models-dir", str(tmp_path)]) == 2
+    assert "name what to download: kokoro (~" in capsys.readouterr().err
+    run = subprocess.run(
+        [sys.executable, "-m", "vortex.cli", "models", "download", "all", "--models-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.count("could not download") == 3
+    assert str(tmp_path / "liveportrait" / "base_models" / "spade_generator.pth") in run.stderr
+    assert str(tmp_path / "flux-schnell" / "vae" / "diffusion_pytorch_model.safetensors") in run.stderr

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from vortex.errors import ModelIntegrityError
+from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 
 EPILOG = """\
 examples:
   vortex models list                          which files each backend needs, present or missing
   vortex models download kokoro               fetch Kokoro-82M and its English voices (~340 MB)
-  vortex models download flux-schnell --required-only
+  vortex models download flux-schnell        FLUX.1-schnell in diffusers layout (~34 GB)
+  vortex models download all --required-only
   vortex models verify                        check sizes, formats and sha256 of present files
   vortex models list --models-dir /data/vortex-models
 
@@ -90,9 +91,15 @@ def _list(args) -> int:
 
 
 def _download(args) -> int:
-    from vortex.models import download, file_statuses
+    from vortex.models import BACKENDS, download, file_statuses
 
+    if not args.backends:
+        sizes = ", ".join(f"{b.name} ({_size(sum(f.approx_bytes for f in b.files), approx=True)})" for b in BACKENDS.values())
+        raise InvalidInputError(f"name what to download: {sizes}, or 'all'")
+    if args.backends == ["all"]:
+        args.backends = []
     progress = None if args.quiet else print
+    failures: list[str] = []
     for backend in _selected(args):
         todo = [s for s in file_statuses(backend, args.models_dir)
                 if not s.present and (s.file.required or not args.required_only)]
@@ -103,12 +110,18 @@ def _download(args) -> int:
         if progress:
             total = sum(s.file.approx_bytes for s in todo)
             progress(f"{backend.name}: downloading {len(todo)} file(s), {_size(total, approx=True)}")
-        done = download(
-            backend, args.models_dir, include_optional=not args.required_only,
-            on_file=(lambda f, p: progress(f"  {f.local_path} -> {p}")) if progress else None,
-        )
+        try:
+            done = download(
+                backend, args.models_dir, include_optional=not args.required_only,
+                on_file=(lambda f, p: progress(f"  {f.local_path} -> {p}")) if progress else None,
+            )
+        except MissingResourceError as exc:  # offline: try the others, then report all at once
+            failures.append(str(exc))
+            continue
         if progress:
             progress(f"{backend.name}: {len(done)} file(s) downloaded")
+    if failures:
+        raise MissingResourceError("\n".join(failures))
     return 0
 
 
