@@ -20,7 +20,7 @@ from vortex.actors.images import save_png
 from vortex.actors.procedural import draw_portrait
 
 PROMPTS = [
-    ("old scientist with spiky grey hair in a lab coat, laboratory", 1),
+    ("old scientist with spiky grey hair and a long nose in a lab coat, laboratory", 2),
     ("green alien with antennae in space", 0),
     ("robot in a uniform, city", 1),
     ("young woman with long red hair, desert", 0),
@@ -29,7 +29,7 @@ PROMPTS = [
     ("bald man with a mustache in a suit, yellow background", 0),
     ("dark skinned woman with an afro and a crown, studio", 0),
     ("blue alien with goggles and a mohawk, laboratory", 0),
-    ("kid with blonde curly hair in a t-shirt, city", 2),
+    ("kid with blonde curly hair and freckles in a t-shirt, city", 1),
     ("old wizard with a white beard, space", 0),
     ("tan man with a pompadour and a cap, desert", 0),
 ]
@@ -37,7 +37,7 @@ PROMPTS = [
 
 def render(tile: int = 300) -> np.ndarray:
     cols, rows = 4, 3
-    caption_h = 44
+    caption_h = 60
     sheet = Image.new("RGB", (cols * tile, rows * (tile + caption_h)), (24, 22, 30))
     draw = ImageDraw.Draw(sheet)
     try:

@@ -91,6 +91,13 @@ def draw_head(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict) -> ski
         fill(canvas, (CX + sx * 62, EYE_Y + 52, 20), blush, alpha=70, blur=9)
     if t.species == "robot":
         _robot_panels(canvas, g, pal)
+    if t.freckles:
+        dots = np.random.default_rng(int(t.face_half_width * 1e6) % 2**32)
+        for sx in (-1, 1):
+            for _ in range(9):
+                x = CX + sx * (58 + dots.normal(0, 10))
+                y = EYE_Y + 36 + dots.normal(0, 7)
+                fill(canvas, (x, y, dots.uniform(1.2, 2.0)), shade(skin, 0.68), alpha=190)
     canvas.restore()
     stroke(canvas, head, pal["outline_rgb"], OUTLINE_W)
     return head
@@ -171,10 +178,24 @@ def draw_nose(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict) -> Non
     # Soft shadow down the shaded side and under the tip.
     fill(canvas, path([(CX + 4, EYE_Y - 4), (CX + 12, EYE_Y - 4), (CX + hw * 0.8, tip_y), (CX + 4, tip_y)]), dark, alpha=120, blur=5)
     fill(canvas, oval(CX - hw * 0.9, base - 2, CX + hw * 0.9, base + 9), dark, alpha=170, blur=4)
-    # The cartoon line: one side of the bridge, round tip, nostril wings.
-    side = np.array([[CX + 7, EYE_Y + 2], [CX + 9, tip_y - 20], [CX + hw * 0.55, tip_y - 6]])
-    stroke(canvas, smooth_path(side, close=False), shade(pal["skin_rgb"], 0.6), 2.6, 220)
-    fill(canvas, oval(CX - hw * 0.55, tip_y - 11, CX + hw * 0.55, base + 1), shade(pal["skin_rgb"], 1.06))
+    shadow_line = shade(pal["skin_rgb"], 0.6)
+    if t.nose_kind == "long":  # a long hooked line, the mad-scientist nose
+        hook = np.array([[CX + 5, EYE_Y - 6], [CX + hw * 0.45, tip_y - 22], [CX + hw * 0.75, tip_y - 2],
+                         [CX + hw * 0.3, tip_y + 6], [CX - hw * 0.2, tip_y + 4]])
+        fill(canvas, oval(CX - hw * 0.5, tip_y - 12, CX + hw * 0.6, base + 1), shade(pal["skin_rgb"], 1.05))
+        stroke(canvas, smooth_path(hook, close=False), pal["outline_rgb"], 2.8, 230)
+    elif t.nose_kind == "bulb":  # a round bulb tip
+        side = np.array([[CX + 7, EYE_Y + 2], [CX + 9, tip_y - 22]])
+        stroke(canvas, smooth_path(side, close=False), shadow_line, 2.6, 220)
+        r = hw * 0.62
+        fill(canvas, (CX, tip_y - 3, r), shade(pal["skin_rgb"], 1.04),
+             shader=radial((CX - r * 0.3, tip_y - r * 0.5), r * 1.3, [shade(pal["skin_rgb"], 1.12), shade(pal["skin_rgb"], 0.9)]))
+        arc = np.array([[CX - r * 0.95, tip_y - 2], [CX - r * 0.5, tip_y + r * 0.8], [CX + r * 0.5, tip_y + r * 0.8], [CX + r * 0.95, tip_y - 2]])
+        stroke(canvas, smooth_path(arc, close=False), pal["outline_rgb"], 2.4, 200)
+    else:  # button: one side of the bridge and a round tip
+        side = np.array([[CX + 7, EYE_Y + 2], [CX + 9, tip_y - 20], [CX + hw * 0.55, tip_y - 6]])
+        stroke(canvas, smooth_path(side, close=False), shadow_line, 2.6, 220)
+        fill(canvas, oval(CX - hw * 0.55, tip_y - 11, CX + hw * 0.55, base + 1), shade(pal["skin_rgb"], 1.06))
     fill(canvas, (CX - hw * 0.1, tip_y - 5, hw * 0.18), (255, 255, 255), alpha=90, blur=2)
     wing = np.array([[CX - hw, base - 10], [CX - hw * 1.05, base - 2], [CX - hw * 0.55, base + 1], [CX - hw * 0.2, base + 2]])
     for sx in (1, -1):

@@ -88,7 +88,7 @@ def build_geometry(t: Traits) -> FaceGeometry:
     # Jaw: the lower half of a superellipse; squareness widens the jaw angle.
     jaw = _superellipse_arc(CX, jaw_top, a, jaw_b, np.pi, 0.0, 161, t.jaw_squareness)
     # Angle pi is the image-left ear (subject's right, iBUG point 0); pi/2 is the chin.
-    crown_top = 98.0 + (a - 110) * 0.4
+    crown_top = 98.0 + (a - 110) * 0.4 - (t.cranium - 1.0) * 90.0
     cranium = _superellipse_arc(CX, jaw_top, a * 1.02, jaw_top - crown_top, 0.0, -np.pi, 121, 2.1)
     outline = np.concatenate([jaw, cranium[1:-1]], axis=0)
     jaw_marks = jaw[list(JAW_MARKS)]

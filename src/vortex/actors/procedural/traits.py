@@ -42,6 +42,8 @@ ROBOT_METAL: RGB = (172, 178, 186)
 SPECIES_WORDS = {
     "human": "human", "man": "human", "woman": "human", "person": "human", "guy": "human", "girl": "human",
     "boy": "human", "lady": "human", "gentleman": "human", "scientist": "human", "professor": "human",
+    "kid": "human", "child": "human", "teen": "human", "teenager": "human", "grandpa": "human", "grandma": "human",
+    "businessman": "human", "soldier": "human", "king": "human", "queen": "human", "wizard": "human",
     "alien": "alien", "martian": "alien", "extraterrestrial": "alien", "creature": "alien",
     "robot": "robot", "android": "robot", "cyborg": "robot", "droid": "robot", "bot": "robot",
 }
@@ -79,10 +81,11 @@ BACKGROUNDS = {
     "stars": "space", "galaxy": "space", "cosmic": "space", "desert": "desert", "dunes": "desert",
     "city": "city", "skyline": "city", "urban": "city", "street": "city", "plain": "plain",
 }
+NOSES = {"button-nose": "button", "long-nose": "long", "pointy": "long", "big-nose": "bulb", "bulbous": "bulb"}
 PHRASES = {  # multi-word names joined before lookup
     "lab coat": "lab-coat", "top hat": "top-hat", "t shirt": "t-shirt", "baseball cap": "baseball-cap",
     "wizard hat": "wizard-hat", "middle aged": "middle-aged", "clean shaven": "clean-shaven",
-    "crew cut": "crew-cut", "round glasses": "round-glasses", "square glasses": "square-glasses",
+    "crew cut": "crew-cut", "button nose": "button-nose", "long nose": "long-nose", "big nose": "big-nose", "round glasses": "round-glasses", "square glasses": "square-glasses",
 }
 FEMININE = {"woman", "girl", "lady", "queen", "grandma", "she", "her", "mother", "aunt", "princess"}
 HAIR_NOUNS = {"hair", "haired", "hairdo", "beard", "mustache", "moustache", "goatee"}
@@ -128,6 +131,9 @@ class Traits:
     brow_thickness: float
     brow_tilt: float
     ear_scale: float
+    cranium: float  # head height above the eyes, 1 = human
+    nose_kind: str  # button, long, bulb
+    freckles: bool
     known_words: tuple[str, ...]
     unknown_words: tuple[str, ...]
 
@@ -200,7 +206,8 @@ def parse_prompt(prompt: str, seed: int = 0) -> Traits:
     tokens = tokenize(prompt)
     rng = rng_for(prompt, seed)
     colours = _colour_targets(tokens)
-    tables = (SPECIES_WORDS, AGE_WORDS, HAIR_STYLES, FACIAL_HAIR, GLASSES, HEADWEAR, CLOTHING, BACKGROUNDS,
+    tables = (SPECIES_WORDS, AGE_WORDS, HAIR_STYLES, FACIAL_HAIR, GLASSES, HEADWEAR, CLOTHING, BACKGROUNDS, NOSES,
+              {"freckles": 1, "freckled": 1},
               COLOURS, HUMAN_TONES, {w: w for w in HAIR_NOUNS | SKIN_NOUNS | BACKGROUND_NOUNS | EYE_NOUNS})
     known = tuple(t for t in tokens if any(t in table for table in tables))
     unknown = tuple(t for t in tokens if t not in known)
@@ -278,5 +285,11 @@ def parse_prompt(prompt: str, seed: int = 0) -> Traits:
         face_half_width=u(100, 118), jaw_squareness=u(2.0, 3.2) if species != "robot" else u(3.5, 5.0),
         chin_drop=u(-8, 10), eye_scale=u(0.92, 1.12), eye_gap=u(0.95, 1.08), nose_scale=u(0.85, 1.2),
         mouth_half_width=u(36, 46), lip_scale=u(0.85, 1.2), brow_thickness=u(6, 10), brow_tilt=u(-6, 6),
-        ear_scale=u(0.85, 1.2), known_words=known, unknown_words=unknown,
+        ear_scale=u(0.85, 1.2),
+        # Drawn after the traits above so that adding them did not change earlier characters.
+        cranium=u(1.08, 1.3) if species == "alien" else u(0.97, 1.04),
+        nose_kind=_lookup(tokens, NOSES) or _pick(rng, ["button", "long", "bulb"], [3, 1.5, 1]),
+        freckles=bool(any(t in ("freckles", "freckled") for t in tokens)
+                      or (species == "human" and age == "young" and rng.random() < 0.4)),
+        known_words=known, unknown_words=unknown,
     )
