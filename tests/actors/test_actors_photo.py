@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from vortex.actors.face_mesh import FaceMeshDetector
 from vortex.actors.images import load_image
 from vortex.actors.photo import eye_centres, photo_actor
 from vortex.errors import InvalidInputError
@@ -40,7 +41,8 @@ def _check_aligned(p, size: int = 512) -> None:
 
 
 def test_astronaut_is_aligned_with_level_eyes(astronaut):
-    raw = _eye_angle(__import__("vortex.actors.face_mesh", fromlist=["x"]).FaceMeshDetector().detect(astronaut)[0].points)
+    with FaceMeshDetector() as detector:
+        raw = _eye_angle(detector.detect(astronaut)[0].points)
     assert abs(raw) > 2.0  # the source photo is tilted, so levelling is really tested
     p = photo_actor(astronaut)
     _check_aligned(p)
