@@ -17,8 +17,9 @@ robot), age (young, old), hair (bald, short, spiky, long, curly, afro, mohawk, b
 pompadour + a colour), facial hair (beard, mustache, goatee, stubble), glasses/goggles,
 hats (cap, beanie, fedora, top hat, wizard hat, crown) and antennae, clothing (lab coat, suit,
 t-shirt, uniform, hoodie, sweater + a colour), nose (long, big, button), freckles and
-background (laboratory, studio, space, desert, city, or "<colour> background"). Anything else still varies the character through the
-seed; the same prompt and seed always give the same picture.
+background (laboratory, studio, space, desert, city, or "<colour> background"). Anything
+else still varies the character through the seed; the same prompt and seed always give the
+same picture.
 
 Photos: PNG/JPEG/WebP with a clear face. EXIF rotation, grayscale, alpha (over white), CMYK and
 16-bit are converted; the largest face is used; the crop is aligned with the eyes level.
