@@ -15,8 +15,8 @@ speed over those English packs, so ``rick_c137`` stays a rough, fast male voice.
 
 The ``kokoro`` package's ``__init__`` imports its text pipeline (misaki -> spaCy, which wants to
 download a language model at run time); the network itself needs only torch, transformers and
-loguru. So unless misaki is importable, ``kokoro.model`` is imported without running the
-package ``__init__`` (``_kmodel_class``). Install: ``pip install 'vortex[kokoro]'`` and
+loguru. So ``kokoro.model`` is imported without running the package ``__init__``
+(``_kmodel_class``; if ``kokoro`` was already imported in full, that import is reused). Install: ``pip install 'vortex[kokoro]'`` and
 ``pip install --no-deps kokoro==0.9.4``.
 
 Determinism: Kokoro's vocoder draws random noise (its harmonic source's phase); each chunk runs
@@ -84,14 +84,15 @@ def english_voice(voice_id: str) -> EnglishVoice:
 
 
 def _kmodel_class():
-    """``kokoro.model.KModel`` without importing kokoro's text pipeline unless it is installed."""
+    """``kokoro.model.KModel`` without importing kokoro's text pipeline (misaki, spaCy)."""
     if "kokoro.model" in sys.modules:
         return sys.modules["kokoro.model"].KModel
     spec = importlib.util.find_spec("kokoro")
     if spec is None or not spec.submodule_search_locations:
         raise MissingResourceError(f"the kokoro package is not installed; install it with: {_INSTALL}")
-    if "kokoro" not in sys.modules and importlib.util.find_spec("misaki") is None:
-        # A bare package module: lets ``import kokoro.model`` run without ``kokoro/__init__.py``.
+    if "kokoro" not in sys.modules:
+        # A bare package module: lets ``import kokoro.model`` run without ``kokoro/__init__.py``
+        # (whose KPipeline import would load misaki and spaCy even when they are installed).
         package = types.ModuleType("kokoro")
         package.__path__ = list(spec.submodule_search_locations)
         package.__spec__ = spec
