@@ -31,11 +31,14 @@ def _hairline(g: FaceGeometry, t: Traits, y_mid: float) -> np.ndarray:
     ])
 
 
-def _cap_shape(g: FaceGeometry, t: Traits, y_mid: float, puff: float = 1.06) -> skia.Path:
+def _cap_shape(g: FaceGeometry, t: Traits, y_mid: float, puff: float = 1.06, lift: float = 0.0) -> skia.Path:
+    """Hair over the cranium down to a hairline; ``lift`` raises a quiff over the front-right."""
     a = float(np.abs(g.jaw[:, 0] - CX).max())
     top = g.crown_top
     ts = np.linspace(0.0, -np.pi, 40)
     arc = np.stack([CX + a * puff * np.cos(ts), EYE_Y - 4 + (EYE_Y - 4 - top) * 1.04 * np.sin(ts) - 2], axis=1)
+    if lift:
+        arc[:, 1] -= lift * np.exp(-(((ts + np.pi * 0.42) / 0.55) ** 2))
     line = _hairline(g, t, y_mid)
     return smooth_path(np.concatenate([arc[::3], line[1:-1]]))
 
@@ -92,7 +95,7 @@ def draw_hair_front(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict, 
         _hair_fill(canvas, shape, t, top - 70, top + 50)
         return
     y_mid = {"short": 150, "spiky": 160, "long": 148, "curly": 150, "afro": 152, "bun": 142, "bob": 168, "pompadour": 150}[style]
-    cap = _cap_shape(g, t, y_mid, 1.07)
+    cap = _cap_shape(g, t, y_mid, 1.07, lift=46.0 if style == "pompadour" else 0.0)
     _hair_fill(canvas, cap, t, top, y_mid + 40)
     if style == "spiky":  # a jagged fringe
         for i, x in enumerate(np.linspace(CX - a * 0.6, CX + a * 0.6, 6)):
@@ -103,10 +106,10 @@ def draw_hair_front(canvas: skia.Canvas, g: FaceGeometry, t: Traits, pal: dict, 
         for x in np.linspace(CX - a * 0.75, CX + a * 0.75, 7):
             fill(canvas, (x, y_mid + 2, 15), shade(c, 1.05))
             stroke(canvas, (x, y_mid + 2, 15), INK, 2.5)
-    elif style == "pompadour":
-        swoop = smooth_path(np.array([[CX - a * 0.8, y_mid + 8], [CX - a * 0.7, top - 30], [CX, top - 48],
-                                      [CX + a * 0.85, top - 20], [CX + a * 0.9, y_mid], [CX, y_mid - 12]]))
-        _hair_fill(canvas, swoop, t, top - 50, y_mid)
+    elif style == "pompadour":  # the quiff's sweep lines
+        for k in range(3):
+            sweep = np.array([[CX - a * 0.55, y_mid + 2 - 8 * k], [CX - a * 0.1, top - 20 - 8 * k], [CX + a * 0.55, top - 6 - 4 * k]])
+            stroke(canvas, smooth_path(sweep, close=False), shade(c, 0.7), 2.2, 170)
     # A few strands for texture.
     for k in range(5):
         x = CX - a * 0.5 + k * a * 0.25
