@@ -53,11 +53,16 @@ class BackendChoice:
         return f"{self.stage}: {self.name} ({self.reason})"
 
 
+def _importable(package: str) -> bool:
+    """True if ``package`` can be imported (found without importing it: torch costs ~1 s)."""
+    return importlib.util.find_spec(package) is not None
+
+
 def unusable_reason(name: str, models_dir: str | Path | None = None, need_gpu: bool = False) -> str | None:
     """Why production backend ``name`` cannot run here, or None if it can."""
     from vortex.models import backend_dir, missing_files
 
-    missing_pkgs = [p for p in _PACKAGES[name] if importlib.util.find_spec(p) is None]
+    missing_pkgs = [p for p in _PACKAGES[name] if not _importable(p)]
     if missing_pkgs:
         return f"packages {', '.join(missing_pkgs)} not installed ({_INSTALL[name]})"
     missing = missing_files(_FILES[name], models_dir)

@@ -31,14 +31,14 @@ def test_auto_falls_back_to_embedded_and_says_why(tmp_path):
 
 def test_auto_picks_kokoro_torch_when_files_and_packages_are_present(tmp_path, monkeypatch):
     fill(tmp_path, "kokoro")
-    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(backends, "_importable", lambda name: True)
     choice = select_speech_backend(None, tmp_path)
     assert choice.name == "kokoro-torch" and "official" in choice.reason
 
 
 def test_gpu_backends_need_cuda_under_auto(tmp_path, monkeypatch):
     fill(tmp_path, "liveportrait")
-    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(backends, "_importable", lambda name: True)
     from vortex.devices import choose_device
 
     choice = select_animator_backend(None, tmp_path)
