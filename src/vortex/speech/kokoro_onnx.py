@@ -53,6 +53,9 @@ def _session_options(threads: int):
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # No busy-waiting between ops: on a small, shared CPU spinning threads steal the cores the
+    # other stages (and the other intra-op thread) need; measured slower under load with it on.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 
