@@ -23,7 +23,7 @@ import numpy as np
 
 from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
-from vortex.animators.warp.eyes import draw_closed_lid, gaze_fields, lid_skin
+from vortex.animators.warp.eyes import LID_FROM, draw_closed_lid, gaze_fields, lid_skin
 from vortex.animators.warp.fields import Grid, backward_field, head_mask, region_grid
 from vortex.animators.warp.mouth import MouthStyle, draw_lip_seam, draw_mouth_interior, lip_colour, mouth_style
 from vortex.animators.warp.rig import (
@@ -70,6 +70,7 @@ class WarpRig:
     skin_l: np.ndarray  # lid colours
     skin_r: np.ndarray
     lash_rgb: np.ndarray  # the closed-eye seam colour
+    painted_lids: bool  # the actor says its lid colour (procedural art): paint the whole lid
     seam_rgb: np.ndarray | None  # lip colour when the warp closes a mouth that is open in the image
     style: MouthStyle
 
@@ -146,7 +147,7 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
         head_basis=head_basis, head_xy=head_xy, full_xy=full_xy, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
-        seam_rgb=seam_rgb, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.2), np.float64),
+        seam_rgb=seam_rgb, painted_lids="lid_rgb" in portrait.details, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
         style=_style_from_details(portrait.details) or mouth_style(skin),
     )
 
@@ -272,10 +273,10 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     if rig.seam_rgb is not None:
         draw_lip_seam(out, pts[60:68], rig.frame.iod, rig.seam_rgb)
     draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style)
-    if weights[_BLINK_L] > 0.5 or weights[_BLINK_R] > 0.5:
+    if weights[_BLINK_L] > LID_FROM or weights[_BLINK_R] > LID_FROM:
         unblinked = weights.copy()
         unblinked[[_BLINK_L, _BLINK_R]] = 0
         open_pts = frame_landmarks(rig, unblinked, head)
         iod = rig.frame.iod
-        draw_closed_lid(out, open_pts[42:48], pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.lash_rgb, iod)
-        draw_closed_lid(out, open_pts[36:42], pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.lash_rgb, iod)
+        draw_closed_lid(out, open_pts[42:48], pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.lash_rgb, iod, rig.painted_lids)
+        draw_closed_lid(out, open_pts[36:42], pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.lash_rgb, iod, rig.painted_lids)

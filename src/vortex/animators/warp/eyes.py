@@ -17,8 +17,8 @@ def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray
     """RGB of the upper-lid skin: the brighter half of the band between the eye's upper lid and the brow."""
     top = float(brow[:, 1].mean())
     lid = float(eye[[1, 2], 1].mean())
-    y0 = int(round(top + 0.45 * (lid - top)))
-    y1 = int(round(top + 0.8 * (lid - top)))
+    y0 = int(round(top + 0.5 * (lid - top)))
+    y1 = int(round(top + 0.85 * (lid - top)))
     x0 = int(round(eye[0, 0] + 0.2 * (eye[3, 0] - eye[0, 0])))
     x1 = int(round(eye[0, 0] + 0.8 * (eye[3, 0] - eye[0, 0])))
     x0, x1 = sorted((x0, x1))
@@ -27,20 +27,41 @@ def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray
         return np.array([180.0, 140.0, 120.0])
     patch = patch.astype(np.float64)
     lum = patch @ np.array([0.299, 0.587, 0.114])
-    return np.median(patch[lum >= np.median(lum)], axis=0)  # the lit half: brows and creases are darker
+    return np.median(patch[lum >= np.percentile(lum, 25)], axis=0)  # brow hairs and lashes are the darkest quarter
+
+
+def _smoothstep(x: float) -> float:
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3 - 2 * x)
+
+
+LID_FROM = 0.15
+"""Blink level from which the lid is painted (below it the warp alone moves the lid)."""
 
 
 def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, closure: float,
-                    skin: np.ndarray, line_rgb: np.ndarray, iod: float) -> None:
-    """Near full closure, cover the eye opening with lid skin and draw the lash seam, in place.
+                    skin: np.ndarray, line_rgb: np.ndarray, iod: float, painted: bool = True) -> None:
+    """Paint the lid that a blink pulls down, in place.
 
-    ``open_eye`` is this frame's [6, 2] eye contour without the blink (the area the lid must
-    cover), ``eye`` the contour with it (the seam runs where its lids meet).
+    ``open_eye`` is this frame's [6, 2] eye contour without the blink, ``eye`` the contour with
+    it. The band between the open upper lid and the moving lid edge is filled with lid colour
+    (it hides the squeezed lash line of the warp), the edge gets a lash line, and near full
+    closure the whole opening is covered so a closed eye reads as closed.
+
+    ``painted=False`` (photos, whose detected eye contours are only approximately on the real
+    lids) leaves the moving lid to the warp and only covers the last sliver near full closure,
+    softly and with a faint seam, so a misplaced polygon never shows as a painted patch.
     """
-    alpha = float(np.clip((closure - 0.5) / 0.4, 0.0, 1.0))
-    if alpha <= 0.0:
+    if painted:
+        band_alpha = _smoothstep((closure - LID_FROM) / 0.35)
+        full_alpha = _smoothstep((closure - 0.6) / 0.3)
+        lash_alpha, grow_share, blur_share = 0.85 * band_alpha, 0.025, 0.012
+    else:
+        band_alpha = 0.0
+        full_alpha = _smoothstep((closure - 0.7) / 0.25)
+        lash_alpha, grow_share, blur_share = 0.4 * full_alpha, 0.04, 0.04
+    if band_alpha <= 0.0 and full_alpha <= 0.0:
         return
-    alpha = alpha * alpha * (3 - 2 * alpha)
     height, width = frame.shape[:2]
     pad = int(np.ceil(0.08 * iod)) + 2
     both = np.concatenate([open_eye, eye])
@@ -52,17 +73,25 @@ def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, cl
         return
     origin = np.array([x0, y0], np.float64)
     shape = (y1 - y0, x1 - x0)
-    cover = np.zeros(shape, np.uint8)
-    cv2.fillPoly(cover, [np.round((open_eye - origin) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
-    grow = max(1, int(round(0.025 * iod)))
-    cover = cv2.dilate(cover, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    mask = cv2.GaussianBlur(cover.astype(np.float32) / 255.0, (0, 0), max(0.6, 0.015 * iod)) * alpha
 
-    seam = np.stack([eye[0], (eye[1] + eye[5]) / 2, (eye[2] + eye[4]) / 2, eye[3]])  # where the lids meet
+    def fill(poly: np.ndarray) -> np.ndarray:
+        canvas = np.zeros(shape, np.uint8)
+        cv2.fillPoly(canvas, [np.round((poly - origin) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+        grow = max(1, int(round(grow_share * iod)))
+        canvas = cv2.dilate(canvas, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        return cv2.GaussianBlur(canvas.astype(np.float32) / 255.0, (0, 0), max(0.6, blur_share * iod))
+
+    mask = np.zeros(shape, np.float32)
+    if band_alpha > 0:
+        mask = fill(np.concatenate([open_eye[[0, 1, 2, 3]], eye[[2, 1]]])) * band_alpha
+    if full_alpha > 0:
+        mask = np.maximum(mask, fill(open_eye) * full_alpha)
+
+    edge = eye[[0, 1, 2, 3]]  # the moving lid edge
     lash = np.zeros(shape, np.uint8)
-    width_px = max(1, int(round(0.03 * iod)))
-    cv2.polylines(lash, [np.round((seam - origin) * 16).astype(np.int32)], False, 255, width_px, cv2.LINE_AA, shift=4)
-    lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.8 * alpha)
+    cv2.polylines(lash, [np.round((edge - origin) * 16).astype(np.int32)], False, 255,
+                  max(1, int(round(0.03 * iod))), cv2.LINE_AA, shift=4)
+    lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * lash_alpha
 
     roi = frame[y0:y1, x0:x1]
     out = roi.astype(np.float32)

@@ -70,17 +70,37 @@ def backward_field(target: np.ndarray, source: np.ndarray, grid: Grid) -> np.nda
     tri = Delaunay(target)
     gx, gy = grid.coords()
     pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    simplex = tri.find_simplex(pts, bruteforce=True)  # the directed walk is erratically slow here
+    simplex = triangle_index(tri, grid).ravel()
     inside = simplex >= 0
-    trans = tri.transform[simplex[inside]]  # [n, 3, 2]
-    rel = pts[inside] - trans[:, 2]
-    bary2 = np.einsum("nij,nj->ni", trans[:, :2], rel)
-    bary = np.concatenate([bary2, 1 - bary2.sum(axis=1, keepdims=True)], axis=1)
     verts = tri.simplices[simplex[inside]]  # [n, 3]
+    a, b, c = (target[verts[:, i]] for i in range(3))
+    # Barycentric coordinates in closed form (qhull's ``transform`` goes through LAPACK, whose
+    # thread pool stalls badly on a busy 2-core machine).
+    v0, v1, v2 = b - a, c - a, pts[inside] - a
+    det = v0[:, 0] * v1[:, 1] - v0[:, 1] * v1[:, 0]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    l1 = (v2[:, 0] * v1[:, 1] - v2[:, 1] * v1[:, 0]) / det
+    l2 = (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / det
+    bary = np.stack([1 - l1 - l2, l1, l2], axis=1)
     src = np.einsum("nk,nkd->nd", bary, source[verts])
     disp = np.zeros_like(pts)
     disp[inside] = src - pts[inside]
     return disp.reshape(grid.height, grid.width, 2).astype(np.float32)
+
+
+def triangle_index(tri: Delaunay, grid: Grid) -> np.ndarray:
+    """int32 [h, w]: the triangle under each grid sample (-1 outside), by rasterizing the mesh.
+
+    Drawing ~300 triangles with OpenCV is deterministic and ~100x faster here than qhull's
+    point location; a sample on a shared edge takes the triangle drawn last, which is exact
+    there anyway because neighbouring affine maps agree on their common edge.
+    """
+    ids = np.full((grid.height, grid.width), -1, np.int32)
+    lx, ly = grid.to_low(tri.points[:, 0], tri.points[:, 1])
+    low = np.round(np.stack([lx, ly], axis=1) * 16).astype(np.int32)
+    for index, simplex in enumerate(tri.simplices):
+        cv2.fillConvexPoly(ids, low[simplex], int(index), lineType=cv2.LINE_8, shift=4)
+    return ids
 
 
 def polygon_mask(points: np.ndarray, grid: Grid, feather: float) -> np.ndarray:
@@ -113,9 +133,9 @@ def head_mask(rest: np.ndarray, iod: float, v: np.ndarray, grid: Grid, frame_siz
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 5) * grid.step  # full-res px outside the head
     fade = 0.9 * iod
     t = np.clip(1.0 - dist / fade, 0.0, 1.0)
-    # The image border never moves (no smeared edges, a steady background in the corners): the
-    # mask also fades to zero over the outer 6% of the frame.
+    # The frame's outer 5% never moves (no smeared edges, a steady background in the corners);
+    # the mask fades in over the next 6%.
     gx, gy = grid.coords()
-    span = 0.06 * frame_size
-    b = np.clip(np.minimum.reduce([gx, gy, frame_size - 1 - gx, frame_size - 1 - gy]) / span, 0.0, 1.0)
+    edge = np.minimum.reduce([gx, gy, frame_size - 1 - gx, frame_size - 1 - gy])
+    b = np.clip((edge - 0.05 * frame_size) / (0.06 * frame_size), 0.0, 1.0)
     return (t * t * (3 - 2 * t) * b * b * (3 - 2 * b)).astype(np.float32)
