@@ -30,6 +30,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -431,18 +432,21 @@ class VortexPipeline:
         def retried(stage: str):
             return lambda attempt, error, delay: warnings.append(f"{stage} failed ({error}); retry {attempt} in {delay:.2f}s")
 
-        async def timed(stage: str, fn, *args, **kwargs):
+        async def timed(stage: str, fn, *args, stop: threading.Event | None = None):
             t0 = time.perf_counter()
+            # stop_grace 0: a stopped speech stage ends at its next chunk on its own; nothing
+            # waits for it (it writes no files), so a deadline is reported when it passes.
             value = await run_stage(stage, fn, *args, timeout=self.timeouts.of(stage), deadline=deadline, retry=self.retry,
-                                    on_retry=retried(stage), **kwargs)
+                                    on_retry=retried(stage), stop=stop, stop_grace=0.0)
             timings[stage] = round(time.perf_counter() - t0, 4)
             _log_stage(progress, stage, timings[stage])
             return value
 
+        speech_stop = threading.Event()
         # 1. speech and actor (and, on the first slot, the animator's loading) concurrently;
         #    the first failure cancels the others.
         (speech, speech_warnings, speech_backend), (portrait, actor_backend), animator = await _all_or_nothing(
-            timed("speech", self._speech_stage, recipe, inputs, progress),
+            timed("speech", self._speech_stage, recipe, inputs, _StoppableProgress(progress, speech_stop), stop=speech_stop),
             timed("actor", self._actor_stage, recipe.visual_track, slot, inputs.image),
             asyncio.to_thread(self.animator_backend),
         )
@@ -497,6 +501,8 @@ class VortexPipeline:
         if recipe.slot.duration_sec is not None:
             check_script_length(track.script, recipe.slot.duration_sec, track.speed)
         tts = self.speech_backend()
+        if isinstance(progress, _StoppableProgress):
+            progress.check("speech")  # the slot gave up while the model was loading
         speech = tts.synthesize(track.script, track.voice_id, track.speed, track.emotion, progress=progress)
         return speech, [], tts.name
 
@@ -557,6 +563,41 @@ class VortexPipeline:
             for sink in sinks:
                 sink.abort()
             raise
+
+
+class _StoppableProgress(Progress):
+    """Forwards to ``inner`` and raises at a task's next ``advance`` once ``stop`` is set.
+
+    Stages that report progress per chunk (speech synthesis: one sentence or phrase per chunk)
+    thereby stop at a chunk boundary when their slot times out or is interrupted, instead of
+    running on as abandoned threads.
+    """
+
+    def __init__(self, inner: Progress, stop: threading.Event) -> None:
+        super().__init__(inner.mode, inner.stream)
+        self._stop = stop
+
+    def check(self, stage: str) -> None:
+        if self._stop.is_set():
+            raise DeadlineExceededError(f"{stage} stopped")
+
+    @contextmanager
+    def task(self, name: str, total: float, unit: str = "it"):
+        with super().task(name, total, unit) as task:
+            yield _StoppableTask(task, self._stop, name)
+
+
+class _StoppableTask:
+    def __init__(self, task, stop: threading.Event, name: str) -> None:
+        self._task, self._stop, self._name = task, stop, name
+
+    def advance(self, amount: float = 1) -> None:
+        self._task.advance(amount)
+        if self._stop.is_set():
+            raise DeadlineExceededError(f"{self._name} stopped")
+
+    def close(self) -> None:
+        self._task.close()
 
 
 class _Prefetch:

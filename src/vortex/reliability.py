@@ -99,6 +99,29 @@ class StageTimeouts:
         return getattr(self, stage)
 
 
+_live_threads: set[threading.Thread] = set()
+_live_lock = threading.Lock()
+
+
+def join_stage_threads(timeout: float = 60.0) -> bool:
+    """Wait (up to ``timeout`` s in all) for stage threads still running after their slot gave up.
+
+    A command-line process calls this before it exits: native libraries (ONNX Runtime) abort the
+    process if it exits while one of their threads is mid-computation. Stages given a ``stop``
+    event end at their next chunk, so this is normally short. Returns True if none is left.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        with _live_lock:
+            threads = [t for t in _live_threads if t.is_alive()]
+        if not threads:
+            return True
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        threads[0].join(left)
+
+
 class _ThreadCall:
     """``fn(*args)`` on a daemon thread, its outcome delivered to an asyncio future."""
 
@@ -106,6 +129,8 @@ class _ThreadCall:
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future = self.loop.create_future()
         self.thread = threading.Thread(target=self._run, args=(fn, args, kwargs), name=name, daemon=True)
+        with _live_lock:
+            _live_threads.add(self.thread)
         self.thread.start()
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
@@ -115,6 +140,9 @@ class _ThreadCall:
             self._deliver(self.future.set_exception, exc)
         else:
             self._deliver(self.future.set_result, result)
+        finally:
+            with _live_lock:
+                _live_threads.discard(threading.current_thread())
 
     def _deliver(self, setter: Callable[[Any], None], value: Any) -> None:
         def apply() -> None:

@@ -165,12 +165,26 @@ def test_bad_input_exits_2_with_one_line(case, capsys, tmp_path, leftovers):
     assert leftovers(tmp_path) == before  # nothing written
 
 
-def test_deadline_exits_3_and_leaves_nothing(capsys, tmp_path, leftovers):
-    code, _, err = run_cli(capsys, "--script", SCRIPT, "--duration", "30", "--size", "256", "--deadline", "0.5",
-                           "--quiet", "-o", str(tmp_path / "late.mp4"), "--frames", str(tmp_path / "frames"))
-    assert code == 3
-    assert err.strip().splitlines() == [err.strip()] and "deadline of 0.5 s passed" in err
-    assert leftovers(tmp_path) == []
+def test_deadline_exits_3_and_leaves_nothing(tmp_path, leftovers):
+    """A real process: it must report the deadline, wait for the abandoned stage and exit cleanly."""
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "30", "--size", "256",
+           "--deadline", "0.5", "--quiet", "-o", str(out / "late.mp4"), "--frames", str(out / "frames")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.strip().splitlines() == ["vortex: error: the slot deadline of 0.5 s passed during speech"] or (
+        len(done.stderr.strip().splitlines()) == 1 and "deadline of 0.5 s passed" in done.stderr)
+    assert leftovers(out) == []
+
+
+def test_liveportrait_without_weights_says_what_is_missing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VORTEX_MODELS_DIR", str(tmp_path / "models"))
+    code, _, err = run_cli(capsys, "--script", SCRIPT, "--animator", "liveportrait", "-o", str(tmp_path / "lp.mp4"))
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "LivePortrait weights missing" in err and "vortex models download liveportrait" in err
+    assert not (tmp_path / "lp.mp4").exists()
 
 
 def test_ctrl_c_mid_animation_leaves_nothing(tmp_path, leftovers):

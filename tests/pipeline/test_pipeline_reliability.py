@@ -15,7 +15,7 @@ import pytest
 from vortex.devices import RssSampler, VramMonitor, choose_device, is_cuda_oom, nvidia_driver_present
 from vortex.errors import CudaOutOfMemoryError, DeadlineExceededError, InvalidInputError, TransientError
 from vortex.media.atomic import atomic_output
-from vortex.reliability import Deadline, RetryPolicy, call_in_thread, retry_sync, run_stage
+from vortex.reliability import Deadline, RetryPolicy, call_in_thread, join_stage_threads, retry_sync, run_stage
 
 
 class Flaky:
@@ -163,6 +163,14 @@ def test_an_abandoned_stage_does_not_keep_the_process_alive():
     assert out.returncode == 0, out.stderr
     assert "speech took longer than its 0.2 s timeout" in out.stdout
     assert time.monotonic() - started < 10
+
+
+def test_abandoned_stage_threads_can_be_waited_for():
+    with pytest.raises(DeadlineExceededError):
+        asyncio.run(run_stage("speech", time.sleep, 0.6, timeout=0.1))
+    assert not join_stage_threads(timeout=0.05)  # still sleeping
+    assert join_stage_threads(timeout=10)  # (earlier tests' abandoned 5 s sleeps included)
+    assert not any(t.name.startswith("vortex-") for t in threading.enumerate() if t.is_alive() and t.name != "vortex-rss")
 
 
 def test_cpu_device_and_vram_monitor_no_op():
