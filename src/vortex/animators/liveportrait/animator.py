@@ -126,6 +126,13 @@ class LivePortraitAnimator:
         self.driving = driving
         self._cache: tuple[int, SourceState] | None = None
 
+    def _autocast(self):
+        """On CUDA in float16, run under autocast as the official wrapper does, so that its float32
+        op list (norms, softmax, reductions) keeps float32 precision; a no-op on CPU."""
+        torch, nets = self.torch, self.networks
+        enabled = nets.device.type == "cuda" and nets.dtype == torch.float16
+        return torch.autocast(device_type=nets.device.type, dtype=torch.float16, enabled=enabled)
+
     # -- source -----------------------------------------------------------------------------
     def source(self, portrait: Portrait) -> SourceState:
         """Features, pose and keypoints of the portrait; cached for the last portrait seen."""
@@ -150,9 +157,10 @@ class LivePortraitAnimator:
         crop = cv2.resize(crop, (SOURCE_SIZE, SOURCE_SIZE), interpolation=interp)
         x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))[None]).to(nets.device)
         x = x.to(nets.dtype) / 255.0
-        with torch.no_grad():
-            feature_3d = nets.appearance(x)
+        with torch.no_grad(), self._autocast():
+            feature_3d = nets.appearance(x).to(nets.dtype)
             raw = {k: v.float() for k, v in nets.motion(x).items()}
+        with torch.no_grad():
             info = transform_keypoint_info(raw)
         landmarks = np.asarray(portrait.landmarks, np.float64)
         eyes = [eye_open_ratio(landmarks[42:48]), eye_open_ratio(landmarks[36:42])]  # subject left, right
@@ -265,7 +273,7 @@ class LivePortraitAnimator:
 
         kp_d = self.driving_keypoints(src, rows)
         m = kp_d.shape[0]
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             warped = nets.warping(
                 src.feature_3d.expand(m, -1, -1, -1, -1),
                 kp_driving=kp_d.to(nets.dtype),
