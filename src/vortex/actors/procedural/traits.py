@@ -152,7 +152,7 @@ def rng_for(prompt: str, seed: int) -> np.random.Generator:
 
 
 def tokenize(prompt: str) -> list[str]:
-    text = " " + re.sub(r"[^a-z0-9\-]+", " ", prompt.lower()) + " "
+    text = " " + re.sub(r"[^\w\-]+", " ", prompt.lower()) + " "
     for phrase, joined in PHRASES.items():
         text = text.replace(f" {phrase} ", f" {joined} ")
     return [t for t in text.split() if t]
