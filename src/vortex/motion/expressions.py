@@ -42,9 +42,9 @@ PRESETS: dict[str, Expression] = {
     "calm": Expression(smile=0.2, eye_wide=-0.15, brow_up=-0.05, articulation=0.85, head_amplitude=0.8,
                        head_speed=0.6, nod_deg=1.0, brow_pulse=0.05, gaze_range=0.08, blink_per_min=13.0),
     "excited": Expression(smile=0.55, eye_wide=0.45, brow_up=0.35, articulation=1.25, head_amplitude=2.2,
-                          head_speed=1.6, nod_deg=2.6, brow_pulse=0.2, gaze_range=0.2, blink_per_min=21.0),
+                          head_speed=1.6, nod_deg=2.2, brow_pulse=0.2, gaze_range=0.2, blink_per_min=21.0),
     "manic": Expression(smile=0.8, eye_wide=0.8, brow_up=0.6, articulation=1.45, head_amplitude=3.0,
-                        head_speed=2.2, nod_deg=3.4, brow_pulse=0.25, gaze_range=0.3, blink_per_min=26.0),
+                        head_speed=2.2, nod_deg=2.8, brow_pulse=0.25, gaze_range=0.3, blink_per_min=26.0),
 }
 
 PARAMETERS: tuple[str, ...] = tuple(f.name for f in fields(Expression))

@@ -20,7 +20,7 @@ BLINK_HOLD_S = 0.03
 BLINK_MIN_GAP_S = 0.8
 """No two blinks start closer than this (real double blinks exist, but read as a twitch)."""
 BLINK_PAUSE_PULL_S = 1.0
-NOD_WIDTH_S = 0.5
+NOD_WIDTH_S = 0.6
 NOD_MIN_GAP_S = 0.6
 BROW_PULSE_WIDTH_S = 0.8
 GAZE_SHIFT_S = 0.15
