@@ -110,6 +110,8 @@ def test_hair_and_clothing_words_are_read():
     t = parse_prompt("old bald robot with goggles and a top hat in a uniform, laboratory")
     assert (t.species, t.age, t.hair_style, t.glasses, t.headwear, t.clothing, t.background) == (
         "robot", "old", "bald", "goggles", "tophat", "uniform", "laboratory")
+    t = parse_prompt("blue-haired green-skinned middle-aged creature")  # hyphenated compounds
+    assert t.hair_rgb[2] > t.hair_rgb[0] + 80 and t.skin_rgb[1] > t.skin_rgb[0] + 40 and t.age == "middle"
     t = parse_prompt("bearded man with a mustache")  # the first facial-hair word wins
     assert t.facial_hair == "beard"
     p = draw_portrait("man with blue spiky hair")

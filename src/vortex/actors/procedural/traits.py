@@ -145,6 +145,14 @@ class Traits:
         return out
 
 
+_HYPHENATED = {
+    word
+    for table in (SPECIES_WORDS, AGE_WORDS, HAIR_STYLES, FACIAL_HAIR, GLASSES, HEADWEAR, CLOTHING, BACKGROUNDS, NOSES)
+    for word in table
+    if "-" in word
+}
+
+
 def rng_for(prompt: str, seed: int) -> np.random.Generator:
     """A generator keyed on the exact prompt text and seed (sha256, so stable across runs and machines)."""
     digest = hashlib.sha256(f"{seed}\x00{prompt}".encode("utf-8")).digest()
@@ -155,7 +163,13 @@ def tokenize(prompt: str) -> list[str]:
     text = " " + re.sub(r"[^\w\-]+", " ", prompt.lower()) + " "
     for phrase, joined in PHRASES.items():
         text = text.replace(f" {phrase} ", f" {joined} ")
-    return [t for t in text.split() if t]
+    tokens: list[str] = []
+    for token in text.split():
+        if "-" in token and token not in _HYPHENATED:  # "blue-haired" -> "blue", "haired"
+            tokens.extend(part for part in token.split("-") if part)
+        else:
+            tokens.append(token)
+    return tokens
 
 
 def _colour_targets(tokens: list[str]) -> dict[str, str]:
