@@ -106,6 +106,15 @@ def test_offset_without_transcript_uses_phone_recognition(measured, k):
     assert report.offset_frames == pytest.approx(k, abs=0.5), report.to_text()
 
 
+def test_failed_alignment_falls_back_to_recognition_and_says_so(measured, caplog):
+    aperture, audio = measured
+    wrong = " ".join(["the quick brown fox jumps over the lazy dog again"] * 4)
+    speech, source = phones_from_audio(audio, SR, wrong)
+    assert source == "recognition (alignment failed)"
+    assert "falling back to phone recognition" in caplog.text
+    assert evaluate_tracks(aperture, FPS, speech.phones, source).offset_frames == pytest.approx(0, abs=0.5)
+
+
 def test_large_shift_breaks_closures(shifted_reports):
     assert shifted_reports[4].closure_share < shifted_reports[0].closure_share
     assert not shifted_reports[4].passed and not shifted_reports[-4].passed

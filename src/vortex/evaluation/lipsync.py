@@ -17,6 +17,7 @@ sound); ``< 0`` means the video leads.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -28,6 +29,8 @@ from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.evaluation.articulation import articulation_curve, phone_class
 from vortex.evaluation.sync import closure_share, estimate_lag, mouth_levels, open_vowel_share, silence_jitter
 from vortex.speech.speech import Phone, Speech
+
+logger = logging.getLogger(__name__)
 
 MAX_LAG = 10
 """Offsets are searched over ±MAX_LAG frames."""
@@ -51,7 +54,8 @@ class LipSyncReport:
     fps: float
     duration: float
     phone_source: str
-    """"alignment" (transcript given) or "recognition" (phones recognized from the audio)."""
+    """"alignment" (transcript given), "recognition" (phones recognized from the audio), or
+    "recognition (alignment failed)" when pocketsphinx could not align the given transcript."""
     phones: int
     """Non-pause phones found in the audio."""
     offset_frames: float | None
@@ -150,7 +154,13 @@ def phones_from_audio(waveform: np.ndarray, sample_rate: int = SAMPLE_RATE, text
     except ImportError as exc:
         raise MissingResourceError("vortex.speech.align (pocketsphinx phone alignment) is not available in this install") from exc
     if text is not None and text.strip():
-        return align.align_transcript(waveform, sample_rate, text), "alignment"
+        try:
+            return align.align_transcript(waveform, sample_rate, text), "alignment"
+        except InvalidInputError as exc:
+            # pocketsphinx gives up on some fast or unusual voices even with the right words;
+            # recognition still yields usable timings, and the report names the source.
+            logger.warning("forced alignment failed (%s); falling back to phone recognition", exc)
+            return align.recognize_phones(waveform, sample_rate), "recognition (alignment failed)"
     return align.recognize_phones(waveform, sample_rate), "recognition"
 
 
