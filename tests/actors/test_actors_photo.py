@@ -176,3 +176,11 @@ def test_array_inputs_of_other_dtypes(astronaut):
     _check_aligned(photo_actor(as_float))
     with pytest.raises(InvalidInputError):
         photo_actor(np.zeros((10, 10, 7), np.uint8))
+
+
+def test_strongly_tilted_head_is_levelled(astronaut):
+    centre = (256.0, 150.0)
+    tilted = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D(centre, 20.0, 1.0), (512, 512), borderMode=cv2.BORDER_REFLECT_101)
+    p = photo_actor(tilted)
+    assert abs(p.details["crop"]["angle_deg"]) > 15  # it really had to rotate
+    _check_aligned(p)
