@@ -95,3 +95,9 @@ def test_sequence_in_silence_has_no_jump_anywhere():
     controls = plan_motion([], n, FPS, "calm@0,manic@5,neutral@12.5,excited@15", seed=4)
     for name, bound in STEP_BOUND.items():
         assert np.abs(np.diff(controls.channel(name))).max() <= bound, name
+
+
+@pytest.mark.parametrize("bad", [3, None, [("neutral", "soon")], [("neutral", 0), "calm"], [(1, 0)], []])
+def test_bad_expression_arguments(bad):
+    with pytest.raises(InvalidInputError):
+        as_sequence(bad)

@@ -119,14 +119,21 @@ def as_sequence(expression: ExpressionSpec) -> ExpressionSequence:
         return expression
     if isinstance(expression, str):
         return parse_sequence(expression)
+    usage = "expression must be a preset name, a sequence string, a list of names, or a list of (name, start_seconds)"
+    if not isinstance(expression, (list, tuple)):
+        raise InvalidInputError(f"{usage}; got {type(expression).__name__}")
     items = list(expression)
     if not items:
         raise InvalidInputError("an expression sequence needs at least one preset")
     if all(isinstance(item, str) for item in items):
         return ExpressionSequence(tuple(items))
-    if all(isinstance(item, (tuple, list)) and len(item) == 2 for item in items):
-        return ExpressionSequence(tuple(str(n) for n, _ in items), tuple(float(t) for _, t in items))
-    raise InvalidInputError("expression must be a preset name, a list of names, or a list of (name, start_seconds)")
+    if all(isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) for item in items):
+        try:
+            starts = tuple(float(t) for _, t in items)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"{usage}; start times must be numbers of seconds") from None
+        return ExpressionSequence(tuple(n for n, _ in items), starts)
+    raise InvalidInputError(usage)
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
