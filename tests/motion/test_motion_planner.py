@@ -159,6 +159,8 @@ def test_invalid_arguments(sentence, kwargs, message):
 
 
 def test_invalid_phones():
+    with pytest.raises(InvalidInputError, match="a Speech or a list of Phone"):
+        plan_motion(None, 10, FPS)
     with pytest.raises(InvalidInputError, match="time order"):
         plan_motion([Phone("a", 0.0, 0.5), Phone("b", 0.2, 0.6)], 10, FPS)
     with pytest.raises(InvalidInputError, match="invalid times"):

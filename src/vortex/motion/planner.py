@@ -72,7 +72,10 @@ def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: floa
     if lead_s is not None and (not isinstance(lead_s, (int, float)) or not np.isfinite(lead_s)
                                or lead_s < 0 or lead_s > 1.0 / fps + 1e-9):
         raise InvalidInputError(f"lead_s must be between 0 and one frame ({1.0 / fps:.4f} s), got {lead_s!r}")
-    seq = list(phones.phones if isinstance(phones, Speech) else phones)
+    try:
+        seq = list(phones.phones if isinstance(phones, Speech) else phones)
+    except TypeError:
+        raise InvalidInputError(f"phones must be a Speech or a list of Phone, got {type(phones).__name__}") from None
     previous_end = 0.0
     for i, p in enumerate(seq):
         if not isinstance(p, Phone):
