@@ -157,6 +157,9 @@ def test_bad_controls_are_rejected(animator, portrait):
         animator.driving_keypoints(src, np.zeros((2, 3), np.float32))
     with pytest.raises(InvalidInputError):
         LivePortraitAnimator(animator.networks, batch_size=0)
+    bad = Controls(rows(1, jaw_open=float("nan")), fps=25)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        next(animator.frames(portrait, bad))
 
 
 @pytest.mark.cuda

@@ -124,7 +124,7 @@ class LivePortraitAnimator:
         self.networks = networks if networks is not None else load_networks(weights_root, device=device)
         self.batch_size = batch_size
         self.driving = driving
-        self._cache: tuple[int, SourceState] | None = None
+        self._cache: tuple[Portrait, SourceState] | None = None
 
     def _autocast(self):
         """On CUDA in float16, run under autocast as the official wrapper does, so that its float32
@@ -136,10 +136,11 @@ class LivePortraitAnimator:
     # -- source -----------------------------------------------------------------------------
     def source(self, portrait: Portrait) -> SourceState:
         """Features, pose and keypoints of the portrait; cached for the last portrait seen."""
-        if self._cache is not None and self._cache[0] == id(portrait):
+        # The cache holds the portrait itself, so its id cannot be reused by another object.
+        if self._cache is not None and self._cache[0] is portrait:
             return self._cache[1]
         state = self._compute_source(portrait)
-        self._cache = (id(portrait), state)
+        self._cache = (portrait, state)
         return state
 
     def _compute_source(self, portrait: Portrait) -> SourceState:
@@ -249,6 +250,8 @@ class LivePortraitAnimator:
         """Yield uint8 [n, H, W, 3] chunks of the animated portrait, all ``controls.frames`` in order."""
         if chunk < 1:
             raise InvalidInputError(f"chunk must be >= 1, got {chunk}")
+        if not np.isfinite(controls.values).all():
+            raise InvalidInputError("controls contain NaN or infinite values")
         torch, nets = self.torch, self.networks
         src = self.source(portrait)
         box = src.crop
