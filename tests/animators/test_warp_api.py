@@ -36,7 +36,7 @@ def lively(frames: int, seed: int = 0) -> Controls:
 def test_same_inputs_give_identical_frames(portrait):
     controls = lively(30)
     first = np.concatenate(list(WarpAnimator().frames(portrait, controls, chunk=7)))
-    second = np.concatenate(list(WarpAnimator().frames(portrait, controls, chunk=30)))
+    second = np.concatenate(list(WarpAnimator(workers=2).frames(portrait, controls, chunk=30)))
     assert first.shape == (30, 256, 256, 3) and first.dtype == np.uint8
     assert np.array_equal(first, second)
     assert np.abs(np.diff(first.astype(np.int16), axis=0)).mean() > 0.1  # and the frames do move
@@ -121,3 +121,5 @@ def test_bad_inputs_raise_typed_errors(portrait):
         animator.render_into(portrait, Controls.zeros(3, 24), np.zeros((2, 3, 256, 256), np.float32))
     with pytest.raises(InvalidInputError):
         WarpAnimator(step=3)
+    with pytest.raises(InvalidInputError):
+        WarpAnimator(workers=0)

@@ -1,0 +1,115 @@
+"""Warp animator speed: ms per 512x512 frame over a 45-second slot (1080 frames at 24 fps).
+
+The Controls are the real motion planner's ("excited", so the head moves and the mouth works)
+for a hand-built phone timeline of syllables and pauses repeated to fill the slot, so the mix of
+open mouths, closures and blinks is realistic. Two actors: a procedural portrait and the
+astronaut photo through the photo actor. Reported per actor: rig build ms, per-frame ms
+(p50/p95, each frame timed alone), end-to-end frames/s through the chunk iterator, and the
+float32 buffer path (``render_into``) on a 120-frame slice. ``--quick`` renders 120 frames.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, peak_rss_mb, percentiles  # noqa: E402
+
+from vortex.actors.procedural import draw_portrait  # noqa: E402
+from vortex.animators.warp import WarpAnimator  # noqa: E402
+from vortex.animators.warp.animator import render_frame  # noqa: E402
+from vortex.motion.planner import plan_motion  # noqa: E402
+from vortex.speech.speech import PAUSE, Phone  # noqa: E402
+
+FPS = 24
+SLOT_FRAMES = 1080
+SIZE = 512
+SYLLABLES = [("b", 2), ("ɑ", 5), ("b", 3), (PAUSE, 2), ("m", 3), ("e", 4), ("ɪ", 2), ("p", 2), ("l", 2), ("e", 5),
+             ("ɪ", 3), ("b", 2), ("æ", 4), ("m", 3), ("b", 2), ("u", 6), ("m", 3), ("j", 2), ("u", 4), ("z", 3),
+             ("ɪ", 2), ("k", 3), (PAUSE, 12)]
+
+
+def phones_for(seconds: float) -> list[Phone]:
+    phones, t = [Phone(PAUSE, 0.0, 0.3)], 0.3
+    while t < seconds - 0.5:
+        for symbol, units in SYLLABLES:
+            d = units * 0.025
+            phones.append(Phone(symbol, t, t + d, None if symbol == PAUSE else 0, symbol in "ɑæ"))
+            t += d
+    phones.append(Phone(PAUSE, t, t + 0.5))
+    return phones
+
+
+def actors() -> dict:
+    found = {"procedural": draw_portrait("a friendly woman with red hair", seed=3, size=SIZE)}
+    try:
+        from skimage import data
+
+        from vortex.actors.photo import photo_actor
+
+        found["photo_astronaut"] = photo_actor(data.astronaut(), size=SIZE)
+    except ImportError:  # scikit-image is a test extra
+        pass
+    return found
+
+
+def bench_actor(portrait, controls) -> dict:
+    animator = WarpAnimator()
+    start = time.perf_counter()
+    rig = animator.rig(portrait)
+    rig_ms = (time.perf_counter() - start) * 1e3
+    out = np.empty((SIZE, SIZE, 3), np.uint8)
+    for row in controls.values[:10]:  # warm-up
+        render_frame(rig, row, out)
+    samples, cpu = [], []
+    for row in controls.values:
+        t0, c0 = time.perf_counter(), time.process_time()
+        render_frame(rig, row, out)
+        samples.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    start = time.perf_counter()
+    frames = 0
+    for chunk in animator.frames(portrait, controls, chunk=24):
+        frames += chunk.shape[0]
+    stream_s = time.perf_counter() - start
+    slice_ = type(controls)(controls.values[:120], controls.fps)
+    buffer = np.empty((120, 3, SIZE, SIZE), np.float32)
+    start = time.perf_counter()
+    animator.render_into(portrait, slice_, buffer)
+    buffer_ms = (time.perf_counter() - start) * 1e3 / 120
+    return {
+        "rig_build_ms": round(rig_ms, 1),
+        "frame_ms": percentiles(samples),
+        "frame_cpu_ms": percentiles(cpu),  # CPU time of this process (all its threads) per frame
+        "stream_frames_per_s": round(frames / stream_s, 1),
+        "stream_s_per_slot": round(stream_s, 2),
+        "render_into_ms_per_frame": round(buffer_ms, 3),
+    }
+
+
+def run(quick: bool = False) -> dict:
+    frames = 120 if quick else SLOT_FRAMES
+    phones = phones_for(frames / FPS + 0.5)
+    controls = plan_motion(phones, frames, FPS, "excited", seed=1)
+    results = {name: bench_actor(portrait, controls) for name, portrait in actors().items()}
+    return {
+        "benchmark": "animation",
+        "animator": "warp (numpy/opencv)",
+        "size": SIZE,
+        "frames": frames,
+        "fps": FPS,
+        "target_ms_per_frame": 4.0,
+        "actors": results,
+        "torch_cuda": None,
+        "torch_note": "no torch grid_sample path yet: the NumPy/OpenCV path is the only warp backend",
+        "peak_rss_mb": peak_rss_mb(),
+        "note": "2-core shared dev box: other jobs compete for the cores, so timings are pessimistic",
+    }
+
+
+if __name__ == "__main__":
+    emit(run("--quick" in sys.argv))
