@@ -151,17 +151,23 @@ def nod_onsets(phones, lead_s: float) -> list[float]:
 
 
 def pulse_train(onsets: list[float], times: np.ndarray, width_s: float = NOD_WIDTH_S, peak_at: float = 0.4) -> np.ndarray:
-    """float64 [T] of raised-cosine pulses (0..1), each peaking ``peak_at`` of its width after its onset."""
+    """float64 [T] of raised-cosine pulses (0..1), each peaking ``peak_at`` of its width after its onset.
+
+    ``times`` must be evenly spaced and increasing (frame times); each pulse touches only its own frames.
+    """
     out = np.zeros(times.size, np.float64)
+    if times.size == 0:
+        return out
     for onset in onsets:
         start = onset - peak_at * width_s
-        x = (times - start) / width_s
-        inside = (x > 0.0) & (x < 1.0)
+        lo, hi = np.searchsorted(times, [start, start + width_s])
+        if hi <= lo:
+            continue
+        x = (times[lo:hi] - start) / width_s
         # Asymmetric raised cosine: quick rise to the peak, slower return.
         rise = 0.5 - 0.5 * np.cos(np.pi * np.clip(x / peak_at, 0, 1))
         fall = 0.5 + 0.5 * np.cos(np.pi * np.clip((x - peak_at) / (1 - peak_at), 0, 1))
-        shape = np.where(x < peak_at, rise, fall)
-        out = np.maximum(out, np.where(inside, shape, 0.0))
+        np.maximum(out[lo:hi], np.where(x < peak_at, rise, fall), out=out[lo:hi])
     return out
 
 

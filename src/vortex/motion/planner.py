@@ -156,7 +156,8 @@ def _speaking_envelope(phones: list[Phone], times: np.ndarray, fps: int) -> np.n
     speaking = np.zeros(times.size, np.float64)
     for p in phones:
         if p.symbol != PAUSE:
-            speaking[(times >= p.start) & (times < p.end)] = 1.0
+            lo, hi = np.searchsorted(times, [p.start, p.end], side="left")
+            speaking[lo:hi] = 1.0
     width = max(int(SPEAKING_WINDOW_S * fps), 1)
     window = np.hanning(width + 2)[1:-1]
     window /= window.sum()
