@@ -169,7 +169,7 @@ def test_deadline_exits_3_and_leaves_nothing(tmp_path, leftovers):
     """A real process: it must report the deadline, wait for the abandoned stage and exit cleanly."""
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "30", "--size", "256",
+    cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "120", "--size", "256",
            "--deadline", "0.5", "--quiet", "-o", str(out / "late.mp4"), "--frames", str(out / "frames")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert done.returncode == 3, done.stderr
@@ -191,7 +191,7 @@ def test_ctrl_c_mid_animation_leaves_nothing(tmp_path, leftovers):
     """SIGINT while frames are being encoded: exit 130, no MP4, no frames folder, no temp files."""
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "60", "--size", "256",
+    cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "300", "--size", "256",
            "--log-json", "-o", str(out / "slot.mp4"), "--frames", str(out / "frames")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     events = []

@@ -170,14 +170,14 @@ def test_same_bytes_in_a_row_and_concurrently_without_memory_growth(pipeline, tm
 
 def test_a_stage_timeout_mid_animation_leaves_nothing(tmp_path, leftovers):
     slow = VortexPipeline(timeouts=StageTimeouts(animation=0.4))
-    result = slow.generate_slot_sync(recipe(duration=20), output=tmp_path / "x.mp4", frames_dir=tmp_path / "frames")
+    result = slow.generate_slot_sync(recipe(duration=120), output=tmp_path / "x.mp4", frames_dir=tmp_path / "frames")
     assert not result.success and result.exit_code == 3
     assert "animation took longer than its 0.4 s timeout" in result.error
     assert leftovers(tmp_path) == []
 
 
 def test_the_deadline_leaves_nothing(pipeline, tmp_path, leftovers):
-    result = pipeline.generate_slot_sync(recipe(duration=20), output=tmp_path / "x.mp4", deadline=1.0)
+    result = pipeline.generate_slot_sync(recipe(duration=120), output=tmp_path / "x.mp4", deadline=1.0)
     assert not result.success and result.exit_code == 3 and result.error_type == "DeadlineExceededError"
     assert "deadline of 1 s passed during" in result.error
     assert leftovers(tmp_path) == []
