@@ -357,8 +357,8 @@ class VortexPipeline:
         return await self._generate(recipe, _Inputs(), slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames)
 
     def generate_slot_sync(self, recipe: Recipe | dict, **kwargs: Any) -> SlotResult:
-        """Blocking ``generate_slot`` for scripts without an event loop."""
-        return asyncio.run(self.generate_slot(recipe, **kwargs))
+        """Blocking ``generate_slot`` (inside a running event loop it runs on a helper thread)."""
+        return _run_sync(self.generate_slot(recipe, **kwargs))
 
     async def _generate(self, recipe, inputs: _Inputs, slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames) -> SlotResult:
         started = time.perf_counter()
@@ -769,6 +769,19 @@ def _typed(error: BaseException) -> BaseException:
 
 # --- the compatibility call -------------------------------------------------------------------
 
+
+def _run_sync(coroutine):
+    """``asyncio.run`` that also works when the caller already runs an event loop (a notebook)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="vortex-sync") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 _default_pipeline: VortexPipeline | None = None
 _default_lock = threading.Lock()
 
@@ -847,7 +860,7 @@ def animate(
     preset(expression_preset)  # unknown preset -> InvalidInputError listing the valid ones
     pixels = np.clip(np.rint(image.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
     pipe = pipeline or default_pipeline()
-    result = asyncio.run(pipe._generate(recipe, _Inputs(waveform=audio, image=pixels), "animate", output, None, None, None,
+    result = _run_sync(pipe._generate(recipe, _Inputs(waveform=audio, image=pixels), "animate", output, None, None, None,
                                         None, None, True))
     result.raise_for_error()
     frames = result.frames_buffer

@@ -31,7 +31,7 @@ def test_generate_writes_mp4_frames_and_report(capsys, tmp_path, probe_mp4):
                                    "--expressions", "neutral,excited", "--duration", "2", "--size", "256", "--seed", "4",
                                    "-o", str(out), "--frames", str(frames), "--report", str(report))
     assert code == 0, stderr
-    assert f"wrote {out}: 48 frames, 2 s at 24 fps, 256x256" in stdout
+    assert f"wrote {out}: 48 frames, 2.00 s at 24 fps, 256x256" in stdout
     assert "speech done in" in stderr and "animation done in" in stderr  # progress per stage
     info = probe_mp4(out)
     assert (info.frames, info.width, info.fps, info.audio_rate, info.audio_channels) == (48, 256, 24.0, 24000, 1)

@@ -282,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
     if progress.mode == "bar":
         t = result.timings
         print(
-            f"wrote {result.output}: {result.frames} frames, {result.duration_sec:g} s at {result.fps} fps, "
+            f"wrote {result.output}: {result.frames} frames, {result.duration_sec:.2f} s at {result.fps} fps, "
             f"{result.size}x{result.size}, in {t.get('total', 0):.1f} s "
             f"(speech {t.get('speech', 0):.1f}, actor {t.get('actor', 0):.1f}, motion {t.get('motion', 0):.1f}, "
             f"render+encode {t.get('render_encode', 0):.1f}); peak RSS {result.peak_rss_mb:.0f} MB",
