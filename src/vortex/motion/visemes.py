@@ -52,13 +52,13 @@ class VisemeSpec:
 
 VISEMES: dict[Viseme, VisemeSpec] = {
     Viseme.REST: VisemeSpec((0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0), 0.06),
-    Viseme.BILABIAL: VisemeSpec((0.0, 0.0, 0.0, 1.0), (2.5, 0.3, 0.3, 2.5), 0.025),
+    Viseme.BILABIAL: VisemeSpec((0.0, 0.0, 0.0, 1.0), (1.5, 0.3, 0.3, 1.5), 0.02),
     Viseme.LABIODENTAL: VisemeSpec((0.08, 0.15, 0.0, 0.35), (2.0, 0.6, 0.4, 2.0), 0.035),
     Viseme.DENTAL: VisemeSpec((0.18, 0.25, 0.0, 0.0), (1.2, 0.4, 0.3, 1.0), 0.035),
     Viseme.ALVEOLAR: VisemeSpec((0.15, 0.2, 0.0, 0.0), (1.0, 0.35, 0.3, 1.0), 0.035),
     Viseme.POSTALVEOLAR: VisemeSpec((0.12, 0.0, 0.55, 0.0), (1.0, 1.0, 1.5, 1.0), 0.04),
     Viseme.VELAR: VisemeSpec((0.25, 0.1, 0.0, 0.0), (0.7, 0.3, 0.3, 1.0), 0.035),
-    Viseme.OPEN: VisemeSpec((0.85, 0.25, 0.0, 0.0), (1.5, 1.0, 1.0, 1.5), 0.05, vowel=True),
+    Viseme.OPEN: VisemeSpec((0.85, 0.25, 0.0, 0.0), (2.0, 1.0, 1.0, 1.5), 0.05, vowel=True),
     Viseme.MID: VisemeSpec((0.45, 0.25, 0.0, 0.0), (1.2, 1.0, 1.0, 1.5), 0.05, vowel=True),
     Viseme.CLOSE_FRONT: VisemeSpec((0.22, 0.75, 0.0, 0.0), (1.0, 1.2, 1.0, 1.5), 0.05, vowel=True),
     Viseme.ROUNDED: VisemeSpec((0.3, 0.0, 0.85, 0.0), (1.0, 1.0, 1.5, 1.5), 0.05, vowel=True),
