@@ -149,6 +149,7 @@ def test_deterministic_and_seeded(sentence):
         (dict(seed=-3), "seed"),
         (dict(lead_s=0.2), "lead_s"),
         (dict(lead_s=float("nan")), "lead_s"),
+        (dict(crossfade_s=-1.0), "crossfade_s"),
         (dict(expression="sleepy"), "valid presets: neutral, calm, excited, manic"),
     ],
 )

@@ -12,12 +12,13 @@ Two hard guarantees sit on top of the blend:
   every frame whose (lead-shifted) time lies inside it, and on the nearest frame when the
   phone is shorter than a frame;
 * the mouth leads the sound by ``lead_s`` (default ``LEAD_S`` = 20 ms, or one frame when a
-  frame is shorter; never more than one frame): frame k shows the mouth shape of audio time ``k / fps + lead_s``. Real speakers
-  shape the mouth slightly before the sound; one frame at most keeps every closure within
-  ±1 frame of its phone (the contract allows ±2).
+  frame is shorter; never more than one frame): frame k shows the mouth shape of audio time
+  ``k / fps + lead_s``. Real speakers shape the mouth slightly before the sound; one frame at
+  most keeps every closure within ±1 frame of its phone (the contract allows ±2).
 
 Silence (PAUSE, and anything before the first or after the last phone) relaxes the mouth
-closed, except short joins between words (< ``JOIN_PAUSE_S``) which the mouth flows through; frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at rest.
+closed, except short joins between words (< ``JOIN_PAUSE_S``) which the mouth flows through;
+frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at rest.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: 
                          seed: int = 0, *, lead_s: float | None = None, crossfade_s: float = CROSSFADE_S) -> MotionPlan:
     """Like ``plan_motion`` but also returns the closures, blinks and nods it planned."""
     seq = _validate(phones, frames, fps, seed, lead_s)
+    if not isinstance(crossfade_s, (int, float)) or not np.isfinite(crossfade_s) or crossfade_s < 0:
+        raise InvalidInputError(f"crossfade_s must be a non-negative number of seconds, got {crossfade_s!r}")
     sequence = as_sequence(expression)
     frames, fps = int(frames), int(fps)
     lead_s = min(LEAD_S, 1.0 / fps) if lead_s is None else float(lead_s)
