@@ -109,8 +109,14 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     src = np.concatenate([source_pts, anchors])
 
     base = backward_field(np.concatenate([rest, anchors]), src, face_grid)
+    # Glasses drawn over the eyes would bend with a warped lid; such actors get a painted lid only.
+    glasses = str(portrait.details.get("traits", {}).get("glasses", "none")) != "none"
+    paint_only = {"blink_l", "blink_r"} if glasses and "lid_rgb" in portrait.details else set()
     fields = []
     for name in EXPRESSION_CHANNELS:
+        if name in paint_only:
+            fields.append(np.zeros_like(base))
+            continue
         target = np.concatenate([rest + disp[name], anchors])
         fields.append(backward_field(target, src, face_grid) - base)
     gx, gy = gaze_fields(rest, frame.iod, face_grid)
@@ -133,7 +139,7 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     off = (face_grid.step - 1) / 2
     head_basis_low = head_rows((hx - face_grid.x0 - off) / face_grid.step, (hy - face_grid.y0 - off) / face_grid.step, mask / face_grid.step, hx, hy)
 
-    if "lid_rgb" in portrait.details:
+    if "lid_rgb" in portrait.details and not glasses:  # through a lens the lid looks tinted: sample it
         skin_r = skin_l = np.asarray(portrait.details["lid_rgb"], np.float64)
     else:
         skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
