@@ -5,9 +5,10 @@
   get a pronunciation from our espeak G2P, mapped IPA -> ARPABET. Accurate to a frame or two
   (10 ms frames) when the transcript matches the audio.
 * ``recognize_phones(waveform, sample_rate)``: no transcript; pocketsphinx phone-loop decoding
-  with its shipped phone language model. Best effort: on clean synthetic speech roughly half of
-  the phones are right, but speech/pause segmentation and the rough vowel/consonant rhythm are
-  reliable, which is what mouth motion needs. ``words`` is empty.
+  with its shipped phone language model. Best effort. Measured on 2 sentences of Kokoro speech
+  (jf_alpha) frame by frame against the TTS timeline: speech/pause agrees on 87 % of frames,
+  vowel/consonant class on 81 % of speech frames, the exact phone on only 36 %. Good enough
+  for mouth rhythm and closures in pauses, not for visemes of individual phones. ``words`` is empty.
 
 Both return a ``Speech`` on the same alphabet as the TTS timeline (see ``vortex.speech.timeline``):
 ARPABET phones become one or two IPA phones (diphthongs ``AY -> a ɪ``, affricates ``CH -> t ʃ``
