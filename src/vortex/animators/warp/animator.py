@@ -277,15 +277,20 @@ class WarpAnimator:
         write_chunks_into(self.frames(portrait, controls), buffer)
 
 
-def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
-    """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
+def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(basis weights [K], forward head affine 2x3, head-row coefficients [7]) for one Controls row."""
     weights = channel_weights(row)
     head = head_transform(rig, row)
     inverse = cv2.invertAffineTransform(head)
+    k = np.array([1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2]], np.float32)
+    return weights, head, k
 
+
+def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
+    """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
+    weights, head, k = frame_coefficients(rig, row)
     fg, hg = rig.face_grid, rig.head_grid
     expr = (rig.base_field + weights @ rig.basis).reshape(fg.height, fg.width, 2)
-    k = np.array([1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2]], np.float32)
     # Where each output sample sits in the unmoved face: in pixels, and in face-grid samples.
     at = (k @ rig.head_basis).reshape(hg.height, hg.width, 2)
     at_low = (k @ rig.head_basis_low).reshape(hg.height, hg.width, 2)
@@ -306,6 +311,11 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     if warped is not region and not np.shares_memory(warped, region):
         region[:] = warped
 
+    paint_details(rig, out, weights, head)
+
+
+def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, head: np.ndarray) -> None:
+    """Paint what a warp cannot make (mouth interior, lip seam, closing lids) into a warped frame, in place."""
     pts = frame_landmarks(rig, weights, head)
     if rig.seam_rgb is not None:
         draw_lip_seam(out, pts[60:68], rig.frame.iod, rig.seam_rgb)
