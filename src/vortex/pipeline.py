@@ -3,7 +3,8 @@
 ``VortexPipeline`` loads its backends once (the Kokoro session, the animator) and keeps them
 resident across slots. ``await pipeline.generate_slot(recipe, ...)``:
 
-1. speech and actor run concurrently (two threads; ONNX Runtime and Skia release the GIL);
+1. speech runs concurrently with the actor and the animator's per-portrait setup (threads;
+   ONNX Runtime, Skia and OpenCV release the GIL);
 2. the slot length is settled: ``auto`` is the speech plus ``TAIL_SEC``, rounded up to whole
    frames; a fixed length pads with silence (the face idles) or truncates at a word boundary
    with a warning, and refuses speech that overruns by more than ``MAX_OVERRUN`` of the slot;
@@ -86,7 +87,8 @@ class SlotResult:
 
     audio: float32 [frames * sample_rate / fps] mono, exactly the track in the MP4.
     frames_buffer: the float32 [T, 3, H, W] buffer in [0, 1] when one was given or asked for.
-    timings: wall seconds per stage (``speech``, ``actor``, ``motion``, ``animation``: rendering
+    timings: wall seconds per stage (``speech``, ``actor``, ``prepare``: the animator's
+    per-portrait setup, overlapped with speech, ``motion``, ``animation``: rendering
     busy time, ``encode``: sink busy time, ``render_encode``: wall time of the overlapped pair,
     ``total``), plus ``load_*`` for backends loaded during this slot.
     """
@@ -445,10 +447,22 @@ class VortexPipeline:
         speech_stop = threading.Event()
         # 1. speech and actor (and, on the first slot, the animator's loading) concurrently;
         #    the first failure cancels the others.
-        (speech, speech_warnings, speech_backend), (portrait, actor_backend), animator = await _all_or_nothing(
+        async def actor_and_animator():
+            # While speech runs: the actor, then the animator's per-portrait precomputation
+            # (the warp rig; LivePortrait's source features), off the critical path.
+            loading = asyncio.ensure_future(asyncio.to_thread(self.animator_backend))
+            try:
+                cast = await timed("actor", self._actor_stage, recipe.visual_track, slot, inputs.image)
+                loaded = await loading
+            except BaseException:
+                loading.cancel()
+                raise
+            await timed("prepare", _prepare_animator, loaded, cast[0])
+            return cast, loaded
+
+        (speech, speech_warnings, speech_backend), ((portrait, actor_backend), animator) = await _all_or_nothing(
             timed("speech", self._speech_stage, recipe, inputs, _StoppableProgress(progress, speech_stop), stop=speech_stop),
-            timed("actor", self._actor_stage, recipe.visual_track, slot, inputs.image),
-            asyncio.to_thread(self.animator_backend),
+            actor_and_animator(),
         )
         warnings.extend(speech_warnings)
         state["backends"].update(speech=speech_backend, actor=actor_backend, animator=self.animator_name)
@@ -696,6 +710,15 @@ def _load_animator(name: str, device: DeviceInfo):
     from vortex.animators.liveportrait import LivePortraitAnimator
 
     return LivePortraitAnimator(device=device.kind)
+
+
+def _prepare_animator(animator, portrait: Portrait) -> None:
+    """Build the animator's per-portrait state now (it caches the last portrait it saw)."""
+    for name in ("prepare", "rig", "source"):
+        method = getattr(animator, name, None)
+        if callable(method):
+            method(portrait)
+            return
 
 
 def _plan_motion(speech: Speech, frames: int, fps: int, expression, seed: int) -> Controls:

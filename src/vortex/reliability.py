@@ -96,7 +96,8 @@ class StageTimeouts:
     animation: float | None = 900.0
 
     def of(self, stage: str) -> float | None:
-        return getattr(self, stage)
+        """The stage's limit; stages without their own (``prepare``) share the actor's."""
+        return getattr(self, stage, self.actor)
 
 
 _live_threads: set[threading.Thread] = set()
