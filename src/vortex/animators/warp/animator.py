@@ -34,6 +34,7 @@ from vortex.animators.warp.rig import (
     channel_displacements,
     closed_rest,
     face_frame,
+    smile_gain,
 )
 from vortex.errors import InvalidInputError
 from vortex.motion.controls import CHANNEL_INDEX, Controls
@@ -49,6 +50,7 @@ _LOW = np.array([_RANGES[c][0] for c in BASIS_CHANNELS], np.float32)
 _HIGH = np.array([_RANGES[c][1] for c in BASIS_CHANNELS], np.float32)
 _JAW, _PRESS = BASIS_CHANNELS.index("jaw_open"), BASIS_CHANNELS.index("lip_press")
 _BLINK_L, _BLINK_R = BASIS_CHANNELS.index("blink_l"), BASIS_CHANNELS.index("blink_r")
+_SMILE = BASIS_CHANNELS.index("smile")
 _HEAD = [CHANNEL_INDEX[c] for c in ("head_yaw", "head_pitch", "head_roll", "head_dx", "head_dy")]
 
 
@@ -70,6 +72,7 @@ class WarpRig:
     skin_l: np.ndarray  # lid colours
     skin_r: np.ndarray
     lash_rgb: np.ndarray  # the closed-eye seam colour
+    smile_gain: float  # scale of positive smile (portraits that already smile get less)
     painted_lids: bool  # the actor says its lid colour (procedural art): paint the whole lid
     seam_rgb: np.ndarray | None  # lip colour when the warp closes a mouth that is open in the image
     style: MouthStyle
@@ -151,7 +154,7 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
         head_basis=head_basis, head_basis_low=head_basis_low, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
-        seam_rgb=seam_rgb, painted_lids="lid_rgb" in portrait.details, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
+        seam_rgb=seam_rgb, smile_gain=smile_gain(landmarks, frame), painted_lids="lid_rgb" in portrait.details, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
         style=_style_from_details(portrait.details) or mouth_style(skin),
     )
 
@@ -280,6 +283,8 @@ class WarpAnimator:
 def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(basis weights [K], forward head affine 2x3, head-row coefficients [7]) for one Controls row."""
     weights = channel_weights(row)
+    if weights[_SMILE] > 0:
+        weights[_SMILE] *= rig.smile_gain
     head = head_transform(rig, row)
     inverse = cv2.invertAffineTransform(head)
     k = np.array([1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2]], np.float32)

@@ -93,6 +93,18 @@ def _separate_inner_lips(rest: np.ndarray, frame: FaceFrame) -> np.ndarray:
     return rest
 
 
+def smile_gain(landmarks: np.ndarray, frame: FaceFrame) -> float:
+    """How much of a positive ``smile`` to add: less when the portrait already smiles.
+
+    The lift of the mouth corners above the lips' middle, in inter-ocular distances, is ~0.02
+    on a neutral face and ~0.17 on the astronaut's broad smile; adding the full smile channel
+    on top of a smile looks like a grin mask, so the gain falls to 0.3 at a lift of 0.15.
+    """
+    middle = (landmarks[51] + landmarks[57] + landmarks[62] + landmarks[66]) / 4
+    lift = float(((middle - (landmarks[48] + landmarks[54]) / 2) @ frame.v) / frame.iod)
+    return float(np.clip(1.0 - (lift - 0.03) / 0.12 * 0.7, 0.3, 1.0))
+
+
 def _set(d: np.ndarray, frame: FaceFrame, table: dict[int, tuple[float, float]]) -> None:
     for idx, (du, dv) in table.items():
         d[idx] += frame.vec(du, dv)
