@@ -265,7 +265,8 @@ class VortexPipeline:
     """Resident backends plus the orchestration of one slot at a time (or several at once).
 
     animator: ``warp`` (embedded default) or ``liveportrait`` (needs the official weights).
-    device: ``auto``, ``cpu`` or ``cuda`` (only the LivePortrait path uses a GPU).
+    device: ``auto``, ``cpu`` or ``cuda`` (only the LivePortrait path uses a GPU; ``auto`` with
+    the warp animator is the CPU).
     deadline: default overall seconds per slot (None: none); ``generate_slot`` may override.
     log_warnings: send each slot's warnings to the ``vortex.pipeline`` logger (the CLI prints
     them itself instead).
@@ -288,7 +289,8 @@ class VortexPipeline:
         if animator not in ANIMATORS:
             raise InvalidInputError(f"unknown animator {animator!r}; choose one of: {', '.join(ANIMATORS)}")
         self.animator_name = animator
-        self.device: DeviceInfo = choose_device(device)
+        # The warp animator is CPU code: "auto" then never imports torch or touches a GPU.
+        self.device: DeviceInfo = choose_device("cpu" if animator == "warp" and device == "auto" else device)
         self.timeouts = timeouts or StageTimeouts()
         self.retry = retry or RetryPolicy()
         self.deadline = deadline
