@@ -446,12 +446,12 @@ class VortexPipeline:
             _log_stage(progress, stage, timings[stage])
             return value
 
+        # 1. speech, concurrently with the actor and then the animator's loading (first slot)
+        #    and per-portrait setup (the warp rig; LivePortrait's source features), which thus
+        #    stay off the critical path. The first failure cancels the other branch.
         speech_stop = threading.Event()
-        # 1. speech and actor (and, on the first slot, the animator's loading) concurrently;
-        #    the first failure cancels the others.
+
         async def actor_and_animator():
-            # While speech runs: the actor, then the animator's per-portrait precomputation
-            # (the warp rig; LivePortrait's source features), off the critical path.
             loading = asyncio.ensure_future(asyncio.to_thread(self.animator_backend))
             try:
                 cast = await timed("actor", self._actor_stage, recipe.visual_track, slot, inputs.image)
