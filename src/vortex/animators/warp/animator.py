@@ -67,7 +67,7 @@ class WarpRig:
     basis: np.ndarray  # float32 [K, h*w*2]
     head_grid: Grid
     head_basis: np.ndarray  # float32 [7, h*w*2]: identity (x, y), then m*x, m*y, m into x, then into y
-    head_basis_low: np.ndarray  # the same in face-grid sample units (what the expression remap reads)
+    face_offset: np.ndarray  # float32 [2]: pixel position of face-grid sample (0, 0)
     pivot: np.ndarray  # neck pivot (px)
     skin_l: np.ndarray  # lid colours
     skin_r: np.ndarray
@@ -140,7 +140,7 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     hx, hy = head_grid.coords()
     head_basis = head_rows(hx, hy, mask)
     off = (face_grid.step - 1) / 2
-    head_basis_low = head_rows((hx - face_grid.x0 - off) / face_grid.step, (hy - face_grid.y0 - off) / face_grid.step, mask / face_grid.step, hx, hy)
+    face_offset = np.array([face_grid.x0 + off, face_grid.y0 + off], np.float32)
 
     if "lid_rgb" in portrait.details and not glasses:  # through a lens the lid looks tinted: sample it
         skin_r = skin_l = np.asarray(portrait.details["lid_rgb"], np.float64)
@@ -153,21 +153,20 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, head_basis_low=head_basis_low, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
+        head_basis=head_basis, face_offset=face_offset, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
         seam_rgb=seam_rgb, smile_gain=smile_gain(landmarks, frame), painted_lids="lid_rgb" in portrait.details, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
         style=_style_from_details(portrait.details) or mouth_style(skin),
     )
 
 
-def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray, mx: np.ndarray | None = None, my: np.ndarray | None = None) -> np.ndarray:
+def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """[7, h*w*2] float32 rows so that ``[1, a-1, b, c, d, e-1, f] @ rows`` is the head map, interleaved (x, y).
 
     Row 0 is the identity (x, y); rows 1-3 add ``m*x, m*y, m`` to x and rows 4-6 to y, where
     ``m`` is the head mask: the backward head affine ``[[a, b, c], [d, e, f]]`` weighted by the
-    mask. ``mx, my`` (default x, y) are the pixel coordinates the affine acts on.
+    mask.
     """
-    mx = x if mx is None else mx
-    my = y if my is None else my
+    mx, my = x, y
     rows = np.zeros((7, x.size, 2), np.float32)
     rows[0, :, 0], rows[0, :, 1] = x.ravel(), y.ravel()
     for i, base in enumerate((mask * mx, mask * my, mask)):
@@ -280,6 +279,27 @@ class WarpAnimator:
         write_chunks_into(self.frames(portrait, controls), buffer)
 
 
+def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
+    """Head-grid rows r0:r1 and columns c0:c1 whose samples can map into the face grid.
+
+    The head map moves a sample by at most the full backward affine's displacement (the mask is
+    <= 1), which is largest at a corner of the region; outside the face grid the expression
+    field is zero, so the rest of the head grid can skip the expression lookup.
+    """
+    fg, hg = rig.face_grid, rig.head_grid
+    full_h, full_w = hg.full_shape
+    corners = np.array([[hg.x0, hg.y0], [hg.x0 + full_w, hg.y0], [hg.x0, hg.y0 + full_h], [hg.x0 + full_w, hg.y0 + full_h]], np.float64)
+    dx = (k[1] * corners[:, 0] + k[2] * corners[:, 1] + k[3])
+    dy = (k[4] * corners[:, 0] + k[5] * corners[:, 1] + k[6])
+    reach = float(np.sqrt(dx * dx + dy * dy).max()) + 2 * hg.step
+    off = (hg.step - 1) / 2
+    c0 = int(np.floor((fg.x0 - reach - hg.x0 - off) / hg.step))
+    c1 = int(np.ceil((fg.x0 + fg.width * fg.step + reach - hg.x0 - off) / hg.step)) + 1
+    r0 = int(np.floor((fg.y0 - reach - hg.y0 - off) / hg.step))
+    r1 = int(np.ceil((fg.y0 + fg.height * fg.step + reach - hg.y0 - off) / hg.step)) + 1
+    return max(r0, 0), min(max(r1, 0), hg.height), max(c0, 0), min(max(c1, 0), hg.width)
+
+
 def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(basis weights [K], forward head affine 2x3, head-row coefficients [7]) for one Controls row."""
     weights = channel_weights(row)
@@ -296,10 +316,13 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     weights, head, k = frame_coefficients(rig, row)
     fg, hg = rig.face_grid, rig.head_grid
     expr = (rig.base_field + weights @ rig.basis).reshape(fg.height, fg.width, 2)
-    # Where each output sample sits in the unmoved face: in pixels, and in face-grid samples.
+    # Where each output sample sits in the unmoved face (pixels); then, only in the window that
+    # can land on the face grid, the expression displacement found there.
     at = (k @ rig.head_basis).reshape(hg.height, hg.width, 2)
-    at_low = (k @ rig.head_basis_low).reshape(hg.height, hg.width, 2)
-    at += cv2.remap(expr, at_low, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    r0, r1, c0, c1 = expression_window(rig, k)
+    window = at[r0:r1, c0:c1]
+    low = (window - rig.face_offset) * np.float32(1.0 / fg.step)
+    window += cv2.remap(expr, low, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     full_h, full_w = hg.full_shape
     if hg.step > 1:
         at = cv2.resize(at, (full_w, full_h), interpolation=cv2.INTER_LINEAR)

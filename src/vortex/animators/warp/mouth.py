@@ -37,13 +37,11 @@ def mouth_style(skin_rgb: np.ndarray) -> MouthStyle:
 def smooth_closed(points: np.ndarray, samples: int = 5) -> np.ndarray:
     """Closed Catmull-Rom curve through ``points`` [n, 2] -> [n * samples, 2]."""
     p = np.asarray(points, np.float64)
-    n = len(p)
-    t = np.linspace(0, 1, samples, endpoint=False)[:, None]
-    out = []
-    for i in range(n):
-        p0, p1, p2, p3 = p[(i - 1) % n], p[i], p[(i + 1) % n], p[(i + 2) % n]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
-    return np.concatenate(out)
+    p0, p1, p2, p3 = np.roll(p, 1, axis=0), p, np.roll(p, -1, axis=0), np.roll(p, -2, axis=0)
+    t = np.linspace(0, 1, samples, endpoint=False)[None, :, None]
+    p0, p1, p2, p3 = (q[:, None, :] for q in (p0, p1, p2, p3))
+    curve = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+    return curve.reshape(-1, 2)
 
 
 def _fill(shape: tuple[int, int], polys: list[np.ndarray], origin: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ class TorchWarpAnimator:
             "base": torch.from_numpy(rig.base_field).to(dev),
             "basis": torch.from_numpy(rig.basis).to(dev),
             "head": torch.from_numpy(rig.head_basis).to(dev),
-            "head_low": torch.from_numpy(rig.head_basis_low).to(dev),
+            "face_offset": torch.from_numpy(rig.face_offset).to(dev),
         }
         self._cache = (portrait, rig, tensors)
         return rig, tensors
@@ -100,7 +100,7 @@ def _warp_batch(torch, rig: WarpRig, t: dict, weights, ks) -> np.ndarray:
     b = weights.shape[0]
     expr = (t["base"] + weights @ t["basis"]).view(b, fg.height, fg.width, 2).permute(0, 3, 1, 2)
     at = (ks @ t["head"]).view(b, hg.height, hg.width, 2)
-    low = (ks @ t["head_low"]).view(b, hg.height, hg.width, 2)
+    low = (at - t["face_offset"]) / fg.step  # face-grid sample coordinates
     # grid_sample with align_corners=True: -1 and 1 are the centres of the first and last sample.
     scale = torch.tensor([2.0 / max(fg.width - 1, 1), 2.0 / max(fg.height - 1, 1)], device=at.device)
     sampled = F.grid_sample(expr, low * scale - 1.0, mode="bilinear", padding_mode="zeros", align_corners=True)
