@@ -137,7 +137,7 @@ def run(quick: bool = False) -> dict:
         gpu_nets, _ = networks("cuda")
         torch.cuda.synchronize()
         loaded = torch.cuda.memory_allocated()
-        batch = 16
+        batch = 8  # the animator's default
         with torch.no_grad():
             gpu = measure(
                 LivePortraitAnimator(gpu_nets, batch_size=batch), portrait, 120 if quick else 1080, chunk=48,

@@ -113,6 +113,9 @@ class SPADEDecoder(nn.Module):
         x = self.fc(feature)
         for i in range(6):
             x = getattr(self, f"G_middle_{i}")(x, feature)
-        x = self.up_0(F.interpolate(x, scale_factor=2.0, mode="nearest"), feature)
-        x = self.up_1(F.interpolate(x, scale_factor=2.0, mode="nearest"), feature)
+        # Each up block's three SPADE layers share one nearest-resized segmap (resized once here).
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = self.up_0(x, F.interpolate(feature, size=x.shape[-2:], mode="nearest"))
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = self.up_1(x, F.interpolate(feature, size=x.shape[-2:], mode="nearest"))
         return torch.sigmoid(self.conv_img(F.leaky_relu(x, 0.2)))
