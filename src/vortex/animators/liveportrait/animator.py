@@ -157,7 +157,7 @@ class LivePortraitAnimator:
         interp = cv2.INTER_AREA if box.side > SOURCE_SIZE else cv2.INTER_LINEAR
         crop = cv2.resize(crop, (SOURCE_SIZE, SOURCE_SIZE), interpolation=interp)
         x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))[None]).to(nets.device)
-        x = x.to(nets.dtype) / 255.0
+        x = (x.float() / 255.0).to(nets.dtype)
         with torch.no_grad(), self._autocast():
             feature_3d = nets.appearance(x).to(nets.dtype)
             raw = {k: v.float() for k, v in nets.motion(x).items()}
