@@ -154,6 +154,12 @@ def test_g2p_tracks_words_through_numbers_and_abbreviations():
     assert "ɐ" in result.chunks[0].symbols  # "a" in context, not the letter name
 
 
+def test_blank_lines_end_sentences_single_newlines_do_not():
+    result = G2P()("First line\nstill the first sentence\n\nSecond paragraph")
+    assert len(result.chunks) == 2
+    assert result.words == ("First", "line", "still", "the", "first", "sentence", "Second", "paragraph")
+
+
 def test_fold_rules():
     toks = [TimedToken("$", 600), TimedToken("h", 600, 0), TimedToken("ˈ", 600, 0), TimedToken("ɛ", 600, 0),
             TimedToken("ː", 600, 0), TimedToken(" ", 0), TimedToken(",", 1200), TimedToken("$", 600)]

@@ -145,7 +145,10 @@ class G2P:
     """Text -> ``Phonemized`` (chunks under the token limit, each token tagged with its word)."""
 
     def __call__(self, text: str, chunk_tokens: int = CHUNK_TOKENS) -> Phonemized:
-        text = normalize_text(text)
+        # A blank line ends a sentence even without punctuation (scripts often have no final period).
+        paragraphs = [normalize_text(p) for p in re.split(r"\n\s*\n", text or "")]
+        paragraphs = [p if p[-1] in ".!?…\"”)" else p + "." for p in paragraphs if p]
+        text = " ".join(paragraphs)
         if not text:
             raise InvalidInputError("text is empty; give at least one word to speak")
         sentences = split_sentences(text)
