@@ -14,6 +14,7 @@ second attempt, because repeating them cannot help.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import random
 import threading
 import time
@@ -102,14 +103,18 @@ class StageTimeouts:
 
 _live_threads: set[threading.Thread] = set()
 _live_lock = threading.Lock()
+_exit_hook_registered = False
+EXIT_WAIT_S = 120.0
+"""At interpreter exit, how long to wait for stage threads a slot gave up on (see below)."""
 
 
 def join_stage_threads(timeout: float = 60.0) -> bool:
     """Wait (up to ``timeout`` s in all) for stage threads still running after their slot gave up.
 
-    A command-line process calls this before it exits: native libraries (ONNX Runtime) abort the
-    process if it exits while one of their threads is mid-computation. Stages given a ``stop``
-    event end at their next chunk, so this is normally short. Returns True if none is left.
+    Registered with ``atexit`` when the first stage thread starts: native libraries (ONNX
+    Runtime) abort the process ("terminate called without an active exception") if it exits
+    while one of their threads is mid-computation. Stages given a ``stop`` event end at their
+    next chunk, so the wait is normally short. Returns True if none is left.
     """
     end = time.monotonic() + timeout
     while True:
@@ -130,8 +135,12 @@ class _ThreadCall:
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future = self.loop.create_future()
         self.thread = threading.Thread(target=self._run, args=(fn, args, kwargs), name=name, daemon=True)
+        global _exit_hook_registered
         with _live_lock:
             _live_threads.add(self.thread)
+            if not _exit_hook_registered:
+                atexit.register(join_stage_threads, EXIT_WAIT_S)
+                _exit_hook_registered = True
         self.thread.start()
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:

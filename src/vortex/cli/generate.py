@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import json
 import re
 import sys
@@ -255,11 +254,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from vortex.cli import progress_from_args
     from vortex.pipeline import VortexPipeline
-    from vortex.reliability import join_stage_threads
-
-    # A stage abandoned on a deadline or an error ends at its next chunk; wait for it before the
-    # interpreter exits (after the error line is printed), or ONNX Runtime aborts the process.
-    atexit.register(join_stage_threads, 120.0)
 
     recipe = recipe_from_args(args)
     deadline = _deadline(args.deadline)
