@@ -101,7 +101,7 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         cv2.ellipse(tongue, (int(round(cx)), int(round(bottom[1] + 0.15 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
         tongue = cv2.GaussianBlur(tongue, (3, 3), 0.8) * (0.75 * open_share)
         layer += (np.asarray(style.tongue, np.float32) * (0.7 + 0.3 * (1 - across))[..., None] - layer) * tongue[..., None]
-    shade = ((1.0 - 0.3 * across) * (1.0 - 0.12 * np.clip((ys - top) / max(tooth_h, 1.0), 0, 1)))[..., None]
+    shade = ((1.0 - 0.22 * across**2) * (1.0 - 0.08 * np.clip((ys - top) / max(tooth_h, 1.0), 0, 1)))[..., None]
     layer += (np.asarray(style.teeth, np.float32) * shade - layer) * teeth[..., None]
 
     roi = frame[y0:y1, x0:x1]
