@@ -131,11 +131,12 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     whole = region_grid((0, 0, size, size), size, step)
     mask_full = head_mask(rest, frame.iod, frame.v, whole, size)
     ys, xs = np.nonzero(mask_full > 1e-3)
-    hx0 = min(whole.x0 + xs.min() * step, face_grid.x0) - step
-    hy0 = min(whole.y0 + ys.min() * step, face_grid.y0) - step
-    hx1 = max(whole.x0 + (xs.max() + 1) * step, face_grid.x0 + face_grid.width * step) + step
-    hy1 = max(whole.y0 + (ys.max() + 1) * step, face_grid.y0 + face_grid.height * step) + step
-    head_grid = region_grid((hx0, hy0, hx1, hy1), size, step)
+    hx0, hy0 = face_grid.x0, face_grid.y0
+    hx1, hy1 = face_grid.x0 + face_grid.width * step, face_grid.y0 + face_grid.height * step
+    if xs.size:
+        hx0, hy0 = min(whole.x0 + xs.min() * step, hx0), min(whole.y0 + ys.min() * step, hy0)
+        hx1, hy1 = max(whole.x0 + (xs.max() + 1) * step, hx1), max(whole.y0 + (ys.max() + 1) * step, hy1)
+    head_grid = region_grid((hx0 - step, hy0 - step, hx1 + step, hy1 + step), size, step)
     mask = head_mask(rest, frame.iod, frame.v, head_grid, size)
     hx, hy = head_grid.coords()
     head_basis = head_rows(hx, hy, mask)
@@ -147,16 +148,31 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     else:
         skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
         skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
-    cheek = image[int(landmarks[29, 1]) - 2 : int(landmarks[29, 1]) + 3, int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) - 2 : int(landmarks[2, 0] * 0.5 + landmarks[31, 0] * 0.5) + 3]
-    skin = np.median(cheek.reshape(-1, 3).astype(np.float64), axis=0) if cheek.size else (skin_l + skin_r) / 2
-    pivot = rest[8] + frame.v * 0.7 * frame.iod
+    skin = _cheek_skin(image, landmarks)
+    if skin is None:
+        skin = (skin_l + skin_r) / 2
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, face_offset=face_offset, pivot=pivot, skin_l=skin_l, skin_r=skin_r,
-        seam_rgb=seam_rgb, smile_gain=smile_gain(landmarks, frame), painted_lids="lid_rgb" in portrait.details, lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
+        head_basis=head_basis, face_offset=face_offset,
+        pivot=rest[8] + frame.v * 0.7 * frame.iod,
+        skin_l=skin_l, skin_r=skin_r,
+        lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
+        smile_gain=smile_gain(landmarks, frame),
+        painted_lids="lid_rgb" in portrait.details,
+        seam_rgb=seam_rgb,
         style=_style_from_details(portrait.details) or mouth_style(skin),
     )
+
+
+def _cheek_skin(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """Median RGB of a 5x5 patch of cheek (level with the nose, between nostril and jaw), if in the image."""
+    x = int(round((landmarks[2, 0] + landmarks[31, 0]) / 2))
+    y = int(round(landmarks[29, 1]))
+    height, width = image.shape[:2]
+    if not (2 <= x < width - 2 and 2 <= y < height - 2):
+        return None
+    return np.median(image[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).astype(np.float64), axis=0)
 
 
 def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -166,10 +182,9 @@ def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ``m`` is the head mask: the backward head affine ``[[a, b, c], [d, e, f]]`` weighted by the
     mask.
     """
-    mx, my = x, y
     rows = np.zeros((7, x.size, 2), np.float32)
     rows[0, :, 0], rows[0, :, 1] = x.ravel(), y.ravel()
-    for i, base in enumerate((mask * mx, mask * my, mask)):
+    for i, base in enumerate((mask * x, mask * y, mask)):
         rows[1 + i, :, 0] = base.ravel()
         rows[4 + i, :, 1] = base.ravel()
     return rows.reshape(7, -1)
