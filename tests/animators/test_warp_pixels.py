@@ -170,14 +170,18 @@ def test_background_far_from_the_face_stays_put_while_the_head_moves(portrait, d
     assert np.ptp(nose, axis=0).max() > 4.0
 
 
-def test_gaze_moves_the_iris_and_roll_tilts_the_eye_line(detector):
+def test_gaze_moves_the_iris_and_head_channels_turn_tilt_and_nod(detector):
     portrait = draw_portrait("a friendly woman with red hair", seed=3)
-    controls = Controls.zeros(3, FPS)
+    controls = Controls.zeros(5, FPS)
     controls.values[1, CHANNEL_INDEX["gaze_x"]] = 1.0
     controls.values[2, CHANNEL_INDEX["head_roll"]] = 6.0
-    rest, gaze, roll = meshes(detector, render(portrait, controls))
+    controls.values[3, CHANNEL_INDEX["head_yaw"]] = 8.0  # + turns to the subject's left: image right
+    controls.values[4, CHANNEL_INDEX["head_pitch"]] = 8.0  # + nods down
+    rest, gaze, roll, yaw, pitch = meshes(detector, render(portrait, controls))
     iris_shift = np.mean([gaze.points[i, 0] - rest.points[i, 0] for i in IRIS_CENTRES])
     assert iris_shift > 2.0, f"iris moved {iris_shift:.2f} px"
+    assert yaw.points[NOSE_TIP, 0] - rest.points[NOSE_TIP, 0] > 5.0
+    assert pitch.points[NOSE_TIP, 1] - rest.points[NOSE_TIP, 1] > 5.0
 
     def eye_angle(mesh):
         (x0, y0), (x1, y1) = mesh.points[IRIS_CENTRES[0], :2], mesh.points[IRIS_CENTRES[1], :2]
