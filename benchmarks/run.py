@@ -45,7 +45,11 @@ def _child(path: Path, quick: bool, result_file: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.run(quick=quick)
-    result_file.write_text(json.dumps(result, default=str))
+    record = {"result": result, "peak_vram_mb": None}
+    torch = sys.modules.get("torch")  # only if the benchmark itself used torch
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        record["peak_vram_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    result_file.write_text(json.dumps(record, default=str))
 
 
 def run_one(path: Path, quick: bool, timeout: float) -> dict:
@@ -78,7 +82,8 @@ def run_one(path: Path, quick: bool, timeout: float) -> dict:
         if timed_out:
             entry.update(ok=False, error=f"timed out after {timeout:g} s")
         elif proc.returncode == 0 and result_file.exists():
-            entry.update(ok=True, result=json.loads(result_file.read_text()))
+            record = json.loads(result_file.read_text())
+            entry.update(ok=True, peak_vram_mb=record["peak_vram_mb"], result=record["result"])
         else:
             lines = [line for line in stderr_tail.strip().splitlines() if line.strip()]
             entry.update(ok=False, error=lines[-1] if lines else f"exited with {proc.returncode}", stderr_tail=stderr_tail)
