@@ -59,7 +59,7 @@ def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, cl
     else:
         band_alpha = 0.0
         full_alpha = _smoothstep((closure - 0.7) / 0.25)
-        lash_alpha, grow_share, blur_share = 0.4 * full_alpha, 0.04, 0.04
+        lash_alpha, grow_share, blur_share = 0.65 * full_alpha, 0.03, 0.03
     if band_alpha <= 0.0 and full_alpha <= 0.0:
         return
     height, width = frame.shape[:2]
@@ -85,17 +85,20 @@ def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, cl
     if band_alpha > 0:
         mask = fill(np.concatenate([open_eye[[0, 1, 2, 3]], eye[[2, 1]]])) * band_alpha
     if full_alpha > 0:
-        mask = np.maximum(mask, fill(open_eye) * full_alpha)
+        # Photos: 15% larger than the detected contour, which stops short of the outer lashes.
+        cover = open_eye if painted else open_eye.mean(axis=0) + (open_eye - open_eye.mean(axis=0)) * 1.15
+        mask = np.maximum(mask, fill(cover) * full_alpha)
 
     edge = eye[[0, 1, 2, 3]]  # the moving lid edge
     lash = np.zeros(shape, np.uint8)
     cv2.polylines(lash, [np.round((edge - origin) * 16).astype(np.int32)], False, 255,
-                  max(1, int(round(0.03 * iod))), cv2.LINE_AA, shift=4)
+                  max(1, int(round((0.03 if painted else 0.02) * iod))), cv2.LINE_AA, shift=4)
     lash_mask = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (3, 3), 0.6) * lash_alpha
 
     roi = frame[y0:y1, x0:x1]
     out = roi.astype(np.float32)
-    out += (skin.astype(np.float32) - out) * mask[..., None]
+    lid = skin.astype(np.float32) * (1.0 if painted else 0.94)  # a photo's closed lid sits in light shadow
+    out += (lid - out) * mask[..., None]
     out += (line_rgb.astype(np.float32) - out) * lash_mask[..., None]
     roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
