@@ -23,6 +23,11 @@ if [ -z "$satisfied" ] || [ ! -f "$satisfied" ]; then
   [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extras}"
+  if [ -n "$extras" ]; then
+    # The Kokoro PyTorch backend uses only the package's network; its declared misaki[en]
+    # dependency would pull spaCy and replace our phonemizer, so it goes in without dependencies.
+    .venv/bin/python -m pip install --quiet --no-deps kokoro==0.9.4
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
