@@ -22,8 +22,8 @@ from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.progress import Progress
 from vortex.speech.g2p import CHUNK_TOKENS, G2P, Chunk
 from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
-from vortex.speech.speech import PAUSE, Speech
-from vortex.speech.timeline import TimedToken, build_timeline
+from vortex.speech.chunked import fit_to_audio, synthesize_chunks
+from vortex.speech.speech import Speech
 from vortex.speech.voices import (
     DEFAULT_EMOTION,
     DEFAULT_VOICE,
@@ -34,14 +34,11 @@ from vortex.speech.voices import (
     voice_pack,
 )
 
-PEAK_LIMIT = 0.99
 AUDIO_LEAD_SAMPLES = 1500
 """Kokoro's audio leads its duration grid by about 60 ms (measured against pocketsphinx forced
 alignment and against speech onsets after silences, two voices, 3 sentences: word starts
 lagged 78-85 ms, word ends 35-45 ms). Each chunk's timeline is shifted earlier by this many
 samples (taken from its leading pad, given to its trailing pad), so phones sit on the sound."""
-PAD = "$"
-"""Kokoro's pad token (id 0), placed at both ends of every chunk; shown as a pause."""
 
 
 def _session_options(threads: int):
@@ -100,44 +97,19 @@ class KokoroOnnxSpeech:
         rate = model_speed(speed, voice_obj, emotion_obj)
         phonemized = self._g2p(text, chunk_tokens=self.chunk_tokens)
         pack = voice_pack(voice)
-        progress = progress or Progress.quiet()
-
-        pieces: list[np.ndarray] = []
-        tokens: list[TimedToken] = []
-        with self._lock, progress.task("speech", total=len(phonemized.chunks), unit="chunk") as task:
-            for chunk in phonemized.chunks:
-                audio, samples = self._run_chunk(chunk, pack, rate)
-                pieces.append(audio)
-                tokens.append(TimedToken(PAD, int(samples[0])))
-                tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
-                tokens.append(TimedToken(PAD, int(samples[-1])))
-                pause = {"sentence": emotion_obj.sentence_pause, "phrase": emotion_obj.phrase_pause}.get(chunk.pause_after, 0.0)
-                if pause > 0:
-                    n = int(round(pause * SAMPLE_RATE))
-                    pieces.append(np.zeros(n, dtype=np.float32))
-                    tokens.append(TimedToken(PAUSE, n))
-                task.advance(1)
-
-        waveform = np.concatenate(pieces).astype(np.float32, copy=False)
-        waveform = _apply_gain(waveform, emotion_obj.gain)
-        phones, words = build_timeline(tokens, phonemized.words, SAMPLE_RATE, waveform)
-        assert sum(t.samples for t in tokens) == len(waveform)
-        return Speech(
-            waveform=waveform,
-            phones=phones,
-            words=words,
-            sample_rate=SAMPLE_RATE,
-            voice=voice,
+        return synthesize_chunks(
+            lambda _index, chunk: self._run_chunk(chunk, pack, rate),
+            phonemized,
+            emotion_obj,
             text=text,
-            metadata={
-                "backend": self.name,
-                "voice_recipe": voice_obj.recipe,
-                "emotion": emotion,
-                "speed": float(speed),
-                "model_speed": rate,
-                "chunks": len(phonemized.chunks),
-                "phonemes": phonemized.phonemes,
-            },
+            voice=voice,
+            speed=speed,
+            model_speed=rate,
+            backend=self.name,
+            voice_recipe=voice_obj.recipe,
+            progress=progress,
+            lock=self._lock,
+            trim_pause_edges=True,
         )
 
     def _run_chunk(self, chunk: Chunk, pack: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,19 +129,4 @@ class KokoroOnnxSpeech:
         shift = min(AUDIO_LEAD_SAMPLES, int(samples[0]))
         samples[0] -= shift
         samples[-1] += shift
-        # The graph makes exactly sum(units) * 600 samples; if a future build differs, the
-        # final pad absorbs the difference so the timeline still matches the audio exactly.
-        diff = len(audio) - int(samples.sum())
-        if diff:
-            if samples[-1] + diff < 0:
-                raise RuntimeError(f"Kokoro audio length {len(audio)} disagrees with its durations ({samples.sum()})")
-            samples[-1] += diff
-        return audio, samples
-
-
-def _apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:
-    out = waveform * np.float32(gain)
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > PEAK_LIMIT:
-        out *= np.float32(PEAK_LIMIT / peak)
-    return out.astype(np.float32, copy=False)
+        return audio, fit_to_audio(samples, len(audio))

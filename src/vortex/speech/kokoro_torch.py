@@ -41,16 +41,14 @@ from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrit
 from vortex.models.registry import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES, require
 from vortex.progress import Progress
 from vortex.speech.g2p import G2P, Chunk
-from vortex.speech.speech import PAUSE, Speech
-from vortex.speech.timeline import TimedToken, build_timeline
+from vortex.speech.chunked import fit_to_audio, synthesize_chunks
+from vortex.speech.speech import Speech
 from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_speed, get_emotion
 
 BACKEND = "kokoro"
 MODEL_FILE = "kokoro-v1_0.pth"
 CONFIG_FILE = "config.json"
 SAMPLES_PER_UNIT = 600
-PAD = "$"
-PEAK_LIMIT = 0.99
 DEFAULT_ENGLISH_VOICE = "af_heart"
 MODEL_SPEED_MIN, MODEL_SPEED_MAX = 0.4, 2.5
 _INSTALL = "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4"
@@ -204,44 +202,19 @@ class KokoroTorchSpeech:
         rate = float(np.clip(check_speed(speed) * voice_obj.speed * emotion_obj.speed, MODEL_SPEED_MIN, MODEL_SPEED_MAX))
         phonemized = self._g2p(text)
         pack = self.voice_pack(voice_obj)
-        progress = progress or Progress.quiet()
-
-        pieces: list[np.ndarray] = []
-        tokens: list[TimedToken] = []
-        with self._lock, progress.task("speech", total=len(phonemized.chunks), unit="chunk") as task:
-            for index, chunk in enumerate(phonemized.chunks):
-                audio, samples = self.run_chunk(chunk, pack, rate, self.seed + index)
-                pieces.append(audio)
-                tokens.append(TimedToken(PAD, int(samples[0])))
-                tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
-                tokens.append(TimedToken(PAD, int(samples[-1])))
-                pause = {"sentence": emotion_obj.sentence_pause, "phrase": emotion_obj.phrase_pause}.get(chunk.pause_after, 0.0)
-                if pause > 0:
-                    n = int(round(pause * SAMPLE_RATE))
-                    pieces.append(np.zeros(n, dtype=np.float32))
-                    tokens.append(TimedToken(PAUSE, n))
-                task.advance(1)
-
-        waveform = _apply_gain(np.concatenate(pieces).astype(np.float32, copy=False), emotion_obj.gain)
-        phones, words = build_timeline(tokens, phonemized.words, SAMPLE_RATE)
-        return Speech(
-            waveform=waveform,
-            phones=phones,
-            words=words,
-            sample_rate=SAMPLE_RATE,
-            voice=voice,
+        return synthesize_chunks(
+            lambda index, chunk: self.run_chunk(chunk, pack, rate, self.seed + index),
+            phonemized,
+            emotion_obj,
             text=text,
-            metadata={
-                "backend": self.name,
-                "voice_recipe": voice_obj.recipe,
-                "emotion": emotion,
-                "speed": float(speed),
-                "model_speed": rate,
-                "chunks": len(phonemized.chunks),
-                "phonemes": phonemized.phonemes,
-                "device": self.device,
-                "seed": self.seed,
-            },
+            voice=voice,
+            speed=speed,
+            model_speed=rate,
+            backend=self.name,
+            voice_recipe=voice_obj.recipe,
+            extra_metadata={"device": self.device, "seed": self.seed},
+            progress=progress,
+            lock=self._lock,
         )
 
     def token_ids(self, chunk: Chunk) -> list[int]:
@@ -269,18 +242,4 @@ class KokoroTorchSpeech:
         if units.shape[0] != n + 2:
             raise RuntimeError(f"Kokoro returned {units.shape[0]} durations for {n + 2} tokens")
         samples = units * SAMPLES_PER_UNIT
-        diff = len(audio) - int(samples.sum())
-        if diff:
-            # Same convention as the ONNX backend: the final pad absorbs any rounding difference.
-            if samples[-1] + diff < 0:
-                raise RuntimeError(f"Kokoro audio length {len(audio)} disagrees with its durations ({samples.sum()})")
-            samples[-1] += diff
-        return audio, samples
-
-
-def _apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:
-    out = waveform * np.float32(gain)
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > PEAK_LIMIT:
-        out *= np.float32(PEAK_LIMIT / peak)
-    return out.astype(np.float32, copy=False)
+        return audio, fit_to_audio(samples, len(audio))
