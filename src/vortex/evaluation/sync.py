@@ -10,7 +10,7 @@ frames after the sound); negative means the video leads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -116,37 +116,43 @@ def _window(phone: Phone, fps: float, frames: int, tolerance: int) -> slice:
     return slice(max(first, 0), min(max(last, first + 1), frames))
 
 
+def _reach_share(
+    aperture: np.ndarray,
+    targets: list[Phone],
+    fps: float,
+    levels: Levels,
+    tolerance: int,
+    reached: Callable[[np.ndarray], bool],
+) -> tuple[float | None, int]:
+    """Share of ``targets`` whose window (±tolerance frames, NaNs dropped) satisfies ``reached``.
+
+    Returns (share or None when there are no targets, number of targets); a static mouth reaches nothing.
+    """
+    if not targets:
+        return None, 0
+    if levels.static:
+        return 0.0, len(targets)
+    hits = 0
+    for phone in targets:
+        window = aperture[_window(phone, fps, aperture.size, tolerance)]
+        window = window[~np.isnan(window)]
+        hits += bool(window.size and reached(window))
+    return hits / len(targets), len(targets)
+
+
 def closure_share(aperture: np.ndarray, phones: Sequence[Phone], fps: float, levels: Levels, tolerance: int = 2) -> tuple[float | None, int]:
     """Share of bilabial phones during which (±tolerance frames) the lips reach the closed level.
 
     Returns (share or None when there are no bilabials, number of bilabials).
     """
     targets = [p for p in phones if is_bilabial(p.symbol)]
-    if not targets:
-        return None, 0
-    if levels.static:
-        return 0.0, len(targets)
-    hits = 0
-    for phone in targets:
-        window = aperture[_window(phone, fps, aperture.size, tolerance)]
-        window = window[~np.isnan(window)]
-        hits += bool(window.size and window.min() <= levels.closed)
-    return hits / len(targets), len(targets)
+    return _reach_share(aperture, targets, fps, levels, tolerance, lambda window: window.min() <= levels.closed)
 
 
 def open_vowel_share(aperture: np.ndarray, phones: Sequence[Phone], fps: float, levels: Levels, tolerance: int = 2) -> tuple[float | None, int]:
     """Share of open vowels during which (±tolerance frames) the mouth reaches the open level."""
     targets = [p for p in phones if is_open_vowel(p.symbol)]
-    if not targets:
-        return None, 0
-    if levels.static:
-        return 0.0, len(targets)
-    hits = 0
-    for phone in targets:
-        window = aperture[_window(phone, fps, aperture.size, tolerance)]
-        window = window[~np.isnan(window)]
-        hits += bool(window.size and window.max() >= levels.open)
-    return hits / len(targets), len(targets)
+    return _reach_share(aperture, targets, fps, levels, tolerance, lambda window: window.max() >= levels.open)
 
 
 def silence_jitter(aperture: np.ndarray, phones: Sequence[Phone], fps: float, margin: int = 3) -> tuple[float | None, int]:
