@@ -66,11 +66,10 @@ def _say(args: argparse.Namespace) -> int:
     from vortex.media.atomic import write_text_atomic
     from vortex.media.audio import write_wav
     from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
-    from vortex.speech.voices import check_speed, get_emotion, get_voice
+    from vortex.speech.voices import check_speed, check_text, get_emotion, get_voice
 
     text = _read_text(args)
-    if not text.strip():
-        raise InvalidInputError("text is empty; give at least one word to speak")
+    check_text(text)
     # Validate before loading the model, so a typo fails in milliseconds.
     get_voice(args.voice)
     get_emotion(args.emotion)

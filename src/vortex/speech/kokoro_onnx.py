@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
-from vortex.errors import InvalidInputError, MissingResourceError
+from vortex.errors import MissingResourceError
 from vortex.progress import Progress
 from vortex.speech.g2p import CHUNK_TOKENS, G2P, Chunk
 from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
@@ -28,6 +28,7 @@ from vortex.speech.voices import (
     DEFAULT_EMOTION,
     DEFAULT_VOICE,
     check_speed,
+    check_text,
     get_emotion,
     get_voice,
     model_speed,
@@ -89,8 +90,7 @@ class KokoroOnnxSpeech:
         progress: Progress | None = None,
     ) -> Speech:
         """Speak ``text`` (English). Raises InvalidInputError for empty text, unknown voice/emotion, bad speed."""
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("text is empty; give at least one word to speak")
+        check_text(text)
         voice_obj = get_voice(voice)
         emotion_obj = get_emotion(emotion)
         check_speed(speed)

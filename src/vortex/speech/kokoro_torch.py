@@ -43,14 +43,13 @@ from vortex.progress import Progress
 from vortex.speech.g2p import G2P, Chunk
 from vortex.speech.chunked import fit_to_audio, synthesize_chunks
 from vortex.speech.speech import Speech
-from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_speed, get_emotion
+from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_text, get_emotion, model_speed
 
 BACKEND = "kokoro"
 MODEL_FILE = "kokoro-v1_0.pth"
 CONFIG_FILE = "config.json"
 SAMPLES_PER_UNIT = 600
 DEFAULT_ENGLISH_VOICE = "af_heart"
-MODEL_SPEED_MIN, MODEL_SPEED_MAX = 0.4, 2.5
 _INSTALL = "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4"
 
 
@@ -195,11 +194,10 @@ class KokoroTorchSpeech:
         emotion: str = DEFAULT_EMOTION,
         progress: Progress | None = None,
     ) -> Speech:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("text is empty; give at least one word to speak")
+        check_text(text)
         voice_obj = english_voice(voice)
         emotion_obj = get_emotion(emotion)
-        rate = float(np.clip(check_speed(speed) * voice_obj.speed * emotion_obj.speed, MODEL_SPEED_MIN, MODEL_SPEED_MAX))
+        rate = model_speed(speed, voice_obj, emotion_obj)
         phonemized = self._g2p(text)
         pack = self.voice_pack(voice_obj)
         return synthesize_chunks(

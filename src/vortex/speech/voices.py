@@ -104,6 +104,13 @@ def get_emotion(emotion_id: str) -> Emotion:
         raise InvalidInputError(f"unknown emotion {emotion_id!r}; valid emotions: {', '.join(EMOTIONS)}") from None
 
 
+def check_text(text: str) -> str:
+    """The text to speak, or InvalidInputError when it is not a string or has no visible character."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("text is empty; give at least one word to speak")
+    return text
+
+
 def check_speed(speed: float) -> float:
     try:
         value = float(speed)
@@ -115,6 +122,10 @@ def check_speed(speed: float) -> float:
 
 
 def model_speed(speed: float, voice: Voice, emotion: Emotion) -> float:
+    """Kokoro's speed argument: the user's speed times the voice's and the emotion's, clipped.
+
+    ``voice`` is anything with a ``speed`` (a ``Voice``, or ``kokoro_torch.EnglishVoice``).
+    """
     return float(np.clip(check_speed(speed) * voice.speed * emotion.speed, MODEL_SPEED_MIN, MODEL_SPEED_MAX))
 
 
