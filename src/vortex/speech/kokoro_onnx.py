@@ -20,9 +20,9 @@ import numpy as np
 from vortex.config import SAMPLE_RATE
 from vortex.errors import MissingResourceError
 from vortex.progress import Progress
+from vortex.speech.chunked import fit_to_audio, synthesize_chunks
 from vortex.speech.g2p import CHUNK_TOKENS, G2P, Chunk
 from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
-from vortex.speech.chunked import fit_to_audio, synthesize_chunks
 from vortex.speech.speech import Speech
 from vortex.speech.voices import (
     DEFAULT_EMOTION,

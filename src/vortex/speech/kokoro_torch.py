@@ -40,15 +40,15 @@ from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 from vortex.models.registry import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES, require
 from vortex.progress import Progress
-from vortex.speech.g2p import G2P, Chunk
 from vortex.speech.chunked import fit_to_audio, synthesize_chunks
+from vortex.speech.g2p import G2P, Chunk
+from vortex.speech.kokoro_model import SAMPLES_PER_UNIT
 from vortex.speech.speech import Speech
 from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_text, get_emotion, model_speed
 
 BACKEND = "kokoro"
 MODEL_FILE = "kokoro-v1_0.pth"
 CONFIG_FILE = "config.json"
-SAMPLES_PER_UNIT = 600
 DEFAULT_ENGLISH_VOICE = "af_heart"
 _INSTALL = "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4"
 
