@@ -39,6 +39,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from vortex.actors.portrait import Portrait
+from vortex.backends import BackendChoice
 from vortex.config import SAMPLE_RATE
 from vortex.devices import DeviceInfo, RssSampler, VramMonitor, choose_device, is_cuda_oom
 from vortex.errors import (
@@ -75,7 +76,9 @@ allows is rejected before synthesis instead of after it."""
 FADE_SEC = 0.02
 """Fade-out at a truncation cut, so it does not click."""
 CHUNK_FRAMES = 24
-ANIMATORS = ("warp", "liveportrait")
+ANIMATORS = ("auto", "warp", "liveportrait")
+ACTORS = ("auto", "procedural", "flux")
+SPEECH_ENGINES = ("auto", "kokoro-onnx", "kokoro-torch")
 
 
 # --- result -----------------------------------------------------------------------------------
@@ -111,6 +114,9 @@ class SlotResult:
     peak_vram_mb: float | None = None
     warnings: tuple[str, ...] = ()
     backends: dict[str, str] = field(default_factory=dict)
+    """Backend name per stage (speech, actor, animator)."""
+    backend_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each stage's backend was chosen (requested, found, or the fallback and what was missing)."""
     device: str = ""
     seed: int = 0
     recipe: dict | None = None
@@ -140,6 +146,7 @@ class SlotResult:
             "peak_vram_mb": self.peak_vram_mb,
             "warnings": list(self.warnings),
             "backends": self.backends,
+            "backend_reasons": self.backend_reasons,
             "device": self.device,
             "seed": self.seed,
             "recipe": self.recipe,
@@ -264,9 +271,16 @@ class _Inputs:
 class VortexPipeline:
     """Resident backends plus the orchestration of one slot at a time (or several at once).
 
-    animator: ``warp`` (embedded default) or ``liveportrait`` (needs the official weights).
-    device: ``auto``, ``cpu`` or ``cuda`` (only the LivePortrait path uses a GPU; ``auto`` with
-    the warp animator is the CPU).
+    animator: ``auto`` (LivePortrait when its official weights and a CUDA GPU are present, else
+    ``warp``), ``warp`` (embedded) or ``liveportrait``.
+    actor: for prompts; ``auto`` (FLUX.1-schnell when its weights and a CUDA GPU are present,
+    else ``procedural``), ``procedural`` or ``flux``. A photo is always used as it is.
+    speech: ``auto`` (``kokoro-torch`` when the official Kokoro-82M files are present, else
+    ``kokoro-onnx``), ``kokoro-onnx`` or ``kokoro-torch``.
+    models_dir: where the official files live (default $VORTEX_MODELS_DIR or the user cache).
+    Naming a backend that cannot run raises MissingResourceError here, before any heavy work;
+    ``backend_choices`` says what was chosen per stage and why (``vortex.backends``).
+    device: ``auto``, ``cpu`` or ``cuda`` (``auto`` with the warp animator is the CPU).
     deadline: default overall seconds per slot (None: none); ``generate_slot`` may override.
     log_warnings: send each slot's warnings to the ``vortex.pipeline`` logger (the CLI prints
     them itself instead).
@@ -275,8 +289,11 @@ class VortexPipeline:
 
     def __init__(
         self,
-        animator: str = "warp",
+        animator: str = "auto",
         device: str = "auto",
+        actor: str = "auto",
+        speech: str = "auto",
+        models_dir: str | os.PathLike[str] | None = None,
         timeouts: StageTimeouts | None = None,
         retry: RetryPolicy | None = None,
         deadline: float | None = None,
@@ -286,11 +303,23 @@ class VortexPipeline:
         progress: Progress | None = None,
         log_warnings: bool = True,
     ) -> None:
-        if animator not in ANIMATORS:
-            raise InvalidInputError(f"unknown animator {animator!r}; choose one of: {', '.join(ANIMATORS)}")
-        self.animator_name = animator
+        from vortex.backends import select_actor_backend, select_animator_backend, select_speech_backend
+
+        for value, valid, what in ((animator, ANIMATORS, "animator"), (actor, ACTORS, "actor"), (speech, SPEECH_ENGINES, "speech")):
+            if value not in valid:
+                raise InvalidInputError(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
+        self.models_dir = models_dir
+        self.backend_choices: dict[str, BackendChoice] = {
+            "speech": select_speech_backend(speech, models_dir),
+            "actor": select_actor_backend(actor, models_dir),
+            "animator": select_animator_backend(animator, models_dir),
+        }
+        self.animator_name = self.backend_choices["animator"].name
+        self.actor_name = self.backend_choices["actor"].name
+        self.speech_name = self.backend_choices["speech"].name
+        self.requested_device = device
         # The warp animator is CPU code: "auto" then never imports torch or touches a GPU.
-        self.device: DeviceInfo = choose_device("cpu" if animator == "warp" and device == "auto" else device)
+        self.device: DeviceInfo = choose_device("cpu" if self.animator_name == "warp" and device == "auto" else device)
         self.timeouts = timeouts or StageTimeouts()
         self.retry = retry or RetryPolicy()
         self.deadline = deadline
@@ -301,6 +330,7 @@ class VortexPipeline:
         self._lock = threading.Lock()
         self._speech = None
         self._animator = None
+        self._flux = None
         self._load_seconds: dict[str, float] = {}
 
     # -- backends ---------------------------------------------------------------------------
@@ -317,9 +347,9 @@ class VortexPipeline:
         with self._lock:
             if self._speech is None:
                 started = time.perf_counter()
-                from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
+                from vortex.backends import load_speech_backend
 
-                self._speech = KokoroOnnxSpeech()
+                self._speech = load_speech_backend(self.backend_choices["speech"], self.models_dir, self.requested_device)
                 self._load_seconds["load_speech"] = round(time.perf_counter() - started, 4)
             return self._speech
 
@@ -330,6 +360,37 @@ class VortexPipeline:
                 self._animator = _load_animator(self.animator_name, self.device)
                 self._load_seconds["load_animator"] = round(time.perf_counter() - started, 4)
             return self._animator
+
+    def flux_actor(self):
+        """The resident FLUX.1-schnell actor (loaded on the first prompt slot when chosen)."""
+        with self._lock:
+            if self._flux is None:
+                started = time.perf_counter()
+                from vortex.backends import load_flux_actor
+
+                self._flux = load_flux_actor(self.models_dir, device=self.requested_device)
+                self._load_seconds["load_actor"] = round(time.perf_counter() - started, 4)
+            return self._flux
+
+    def backends_for(self, recipe: Recipe, external_audio: bool = False, photo: bool = False) -> dict[str, BackendChoice]:
+        """The backend each stage uses for ``recipe``, and why (a recording or a photo replaces
+        the speech or actor backend)."""
+        from vortex.backends import BackendChoice as Choice
+
+        choices = dict(self.backend_choices)
+        track = recipe.audio_track
+        if external_audio or track.uses_audio_file:
+            if track.script and not external_audio:
+                how = "timeline from aligning the given transcript"
+            else:
+                from vortex.speech.external import whisper_available
+
+                how = ("timeline from a Whisper transcript, aligned" if whisper_available()
+                       else "timeline from phone recognition (no transcript, Whisper not installed)")
+            choices["speech"] = Choice("speech", "external-audio", f"your recording; {how}")
+        if photo or recipe.visual_track.photo_file is not None:
+            choices["actor"] = Choice("actor", "photo", "your photo, used as it is")
+        return choices
 
     def _take_load_seconds(self) -> dict[str, float]:
         with self._lock:
@@ -369,7 +430,7 @@ class VortexPipeline:
         progress = progress or self.progress
         sampler = RssSampler().start()
         self.vram.arm()
-        state: dict[str, Any] = {"timings": {}, "warnings": [], "backends": {}}
+        state: dict[str, Any] = {"timings": {}, "warnings": [], "backends": {}, "backend_reasons": {}}
         recipe_dict = None
         slot_name = slot_id or "slot"
         try:
@@ -411,6 +472,7 @@ class VortexPipeline:
             peak_vram_mb=self.vram.peak_mb(),
             warnings=tuple(state["warnings"] + self.vram.warnings),
             backends=state["backends"],
+            backend_reasons=state["backend_reasons"],
             device=self.vram.describe(),
             seed=slot.seed if slot else 0,
             recipe=recipe_dict,
@@ -467,7 +529,9 @@ class VortexPipeline:
             actor_and_animator(),
         )
         warnings.extend(speech_warnings)
+        choices = self.backends_for(recipe, external_audio=inputs.waveform is not None, photo=inputs.image is not None)
         state["backends"].update(speech=speech_backend, actor=actor_backend, animator=self.animator_name)
+        state["backend_reasons"].update({stage: choices[stage].reason for stage in ("speech", "actor", "animator")})
         state["speech_duration"] = round(speech.duration, 6)
 
         # 2. the slot's length.
@@ -531,6 +595,8 @@ class VortexPipeline:
             from vortex.actors.photo import photo_actor
 
             return photo_actor(visual.photo_file, size=slot.size), "photo"
+        if self.actor_name == "flux":
+            return self.flux_actor()(visual.prompt or "", seed=slot.seed, size=slot.size), "flux"
         from vortex.actors.procedural import draw_portrait
 
         return draw_portrait(visual.prompt or "", seed=slot.seed, size=slot.size), "procedural"

@@ -183,7 +183,8 @@ def test_liveportrait_without_weights_says_what_is_missing(capsys, tmp_path, mon
     code, _, err = run_cli(capsys, "--script", SCRIPT, "--animator", "liveportrait", "-o", str(tmp_path / "lp.mp4"))
     assert code == 1
     assert len(err.strip().splitlines()) == 1
-    assert "LivePortrait weights missing" in err and "vortex models download liveportrait" in err
+    assert err.startswith("vortex: error: animator backend liveportrait cannot run: ")
+    assert "missing" in err and "vortex models download liveportrait" in err
     assert not (tmp_path / "lp.mp4").exists()
 
 

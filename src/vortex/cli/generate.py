@@ -18,6 +18,11 @@ prompt, or a photo), lip-synced animation, and an MP4 with H.264 video and AAC a
 What is said:   --script TEXT | --script-file F | --audio A.wav [--script TRANSCRIPT] | --recipe R.json
 Who says it:    --prompt "description" (a procedural character) | --photo FILE (a face photo)
 How:            --expression PRESET | --expressions a,b,c (splits the slot evenly; a@0,b@10 at times)
+Backends:       --actor, --animator: auto (default) picks the production model when its official
+                files (see 'vortex models list') and a CUDA GPU are present, else the embedded one;
+                speech uses kokoro-torch when the official Kokoro-82M files are present, else
+                kokoro-onnx. One status line says what each stage used and why; naming a backend
+                that cannot run here fails at once (exit 1) with what is missing.
 
 The slot lasts as long as the speech plus a short tail (--duration auto, the default), or
 exactly S seconds with --duration S: shorter speech is padded with silence while the face
@@ -33,6 +38,8 @@ examples:
       --duration 45 --seed 7 -o ad.mp4 --report ad.json
   vortex generate --audio take.wav --script "the words spoken in take.wav" --prompt "green alien" -o take.mp4
   vortex generate --recipe slot.json -o slot.mp4 --frames frames/ --deadline 60
+  vortex generate --script "Hello." --prompt "astronaut, studio" --actor flux --animator liveportrait \
+      --models-dir /data/vortex-models -o gpu.mp4
 
 Recipes follow docs/recipe.schema.json. Exit codes: 0 done, 2 invalid input (one line that says
 what to fix), 3 a stage timeout or the --deadline passed, 1 internal failure, 130 Ctrl-C.
@@ -84,8 +91,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     slot.add_argument("--fps", metavar="N", help="frames per second, 8..60 (default 24)")
     slot.add_argument("--size", metavar="N", help="square frame size in pixels, even, 256..1024 (default 512)")
     slot.add_argument("--seed", metavar="N", help="seed for the actor and motion (default 0); same seed, same bytes")
-    slot.add_argument("--animator", choices=("warp", "liveportrait"), default="warp",
-                      help="warp (embedded, CPU) or liveportrait (needs official weights: 'vortex models')")
+    backends = p.add_argument_group("backends")
+    backends.add_argument("--actor", choices=("auto", "procedural", "flux"), default="auto",
+                          help="for --prompt: auto (default), procedural (embedded) or flux (FLUX.1-schnell: diffusers, "
+                               "official weights, best on a CUDA GPU)")
+    backends.add_argument("--animator", choices=("auto", "warp", "liveportrait"), default="auto",
+                          help="auto (default), warp (embedded, CPU) or liveportrait (official weights: 'vortex models')")
+    backends.add_argument("--models-dir", metavar="D", help="official model files (default: $VORTEX_MODELS_DIR or the user cache)")
     slot.add_argument("--deadline", metavar="S", help="give up after S seconds in all (exit 3, nothing written)")
     out = p.add_argument_group("outputs")
     out.add_argument("-o", "--output", metavar="OUT.mp4", required=True, help="the MP4 to write")
@@ -259,9 +271,19 @@ def run(args: argparse.Namespace) -> int:
     deadline = _deadline(args.deadline)
     _check_outputs(args)
     progress = progress_from_args(args)
-    pipeline = VortexPipeline(animator=args.animator, deadline=deadline, progress=progress, log_warnings=False)
-    if args.animator == "liveportrait":
-        pipeline.animator_backend()  # missing weights: say so now, before minutes of other work
+    # Backend selection raises MissingResourceError (exit 1) for a named backend that cannot run.
+    pipeline = VortexPipeline(animator=args.animator, actor=args.actor, models_dir=args.models_dir, deadline=deadline,
+                              progress=progress, log_warnings=False)
+    choices = pipeline.backends_for(recipe)
+    if progress.mode == "json":
+        progress.log("backends", **{stage: {"name": c.name, "reason": c.reason} for stage, c in choices.items()})
+    elif progress.mode == "bar":
+        print("vortex: backends: " + "; ".join(f"{c.stage} {c.name} ({c.reason})" for c in choices.values()), file=sys.stderr)
+    # Load production models now: a missing or broken file is reported before minutes of other work.
+    if pipeline.animator_name == "liveportrait":
+        pipeline.animator_backend()
+    if choices["actor"].name == "flux":
+        pipeline.flux_actor()
     result = asyncio.run(
         pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, report=args.report, progress=progress)
     )

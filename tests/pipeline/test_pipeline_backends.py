@@ -1,0 +1,56 @@
+"""Backend selection in ``vortex generate``: what each stage used and why, and a named backend
+that cannot run failing at once, with one line and nothing written."""
+
+from __future__ import annotations
+
+import json
+
+from vortex.cli import main
+
+
+def test_default_run_reports_embedded_backends_with_reasons(capsys, tmp_path, probe_mp4):
+    empty = tmp_path / "models"  # no official files: every stage falls back, and says why
+    empty.mkdir()
+    out, report = tmp_path / "slot.mp4", tmp_path / "slot.json"
+    code = main(["generate", "--script", "Hi there.", "--size", "256", "--models-dir", str(empty), "-o", str(out),
+                 "--report", str(report)])
+    _, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    status = [line for line in stderr.splitlines() if line.startswith("vortex: backends: ")]
+    assert len(status) == 1, stderr
+    assert "speech kokoro-onnx (embedded default; kokoro-torch unavailable:" in status[0]
+    assert "actor procedural (embedded default; flux unavailable:" in status[0]
+    assert "animator warp (embedded default; liveportrait unavailable:" in status[0]
+    summary = json.loads(report.read_text())
+    assert summary["backends"] == {"speech": "kokoro-onnx", "actor": "procedural", "animator": "warp"}
+    reasons = summary["backend_reasons"]
+    assert reasons["speech"].startswith("embedded default; kokoro-torch unavailable: ")
+    assert str(empty / "liveportrait") in reasons["animator"] or "not installed" in reasons["animator"]
+    assert probe_mp4(out).frames == summary["frames"] > 0
+
+
+def test_photo_and_recording_are_named_as_such(pipeline):
+    from vortex.recipe import Recipe
+
+    recipe = Recipe.from_dict({"audio_track": {"script": "Hi."}, "visual_track": {"prompt": "robot"}})
+    choices = pipeline.backends_for(recipe, external_audio=True, photo=True)
+    assert choices["speech"].name == "external-audio" and choices["speech"].reason.startswith("your recording; ")
+    assert choices["actor"].name == "photo"
+    assert pipeline.backends_for(recipe)["actor"].name == pipeline.actor_name
+
+
+def test_unavailable_actor_fails_before_any_work(capsys, tmp_path):
+    empty = tmp_path / "models"
+    empty.mkdir()
+    out, report = tmp_path / "out" / "slot.mp4", tmp_path / "out" / "slot.json"
+    out.parent.mkdir()
+    code = main(["generate", "--script", "Hi there.", "--prompt", "astronaut", "--actor", "flux", "--models-dir", str(empty),
+                 "-o", str(out), "--report", str(report)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 1  # MissingResourceError
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vortex: error: actor backend flux cannot run: "), stderr
+    assert "missing" in lines[0] or "not installed" in lines[0]
+    assert "speech done" not in stderr and stdout == ""
+    assert list(out.parent.iterdir()) == []
+
