@@ -381,12 +381,11 @@ class VortexPipeline:
         track = recipe.audio_track
         if external_audio or track.uses_audio_file:
             if track.script and not external_audio:
-                how = "timeline from aligning the given transcript"
+                how = TIMELINE_SOURCES["transcript"]
             else:
                 from vortex.speech.external import whisper_available
 
-                how = ("timeline from a Whisper transcript, aligned" if whisper_available()
-                       else "timeline from phone recognition (no transcript, Whisper not installed)")
+                how = TIMELINE_SOURCES["whisper"] if whisper_available() else TIMELINE_SOURCES["phones"]
             choices["speech"] = Choice("speech", "external-audio", f"your recording; {how}")
         if photo or recipe.visual_track.photo_file is not None:
             choices["actor"] = Choice("actor", "photo", "your photo, used as it is")
@@ -532,6 +531,9 @@ class VortexPipeline:
         choices = self.backends_for(recipe, external_audio=inputs.waveform is not None, photo=inputs.image is not None)
         state["backends"].update(speech=speech_backend, actor=actor_backend, animator=self.animator_name)
         state["backend_reasons"].update({stage: choices[stage].reason for stage in ("speech", "actor", "animator")})
+        source = speech.metadata.get("timeline_source") if speech_backend == "external-audio" else None
+        if source in TIMELINE_SOURCES:  # what happened, not what was expected (Whisper may have fallen back)
+            state["backend_reasons"]["speech"] = f"your recording; {TIMELINE_SOURCES[source]}"
         state["speech_duration"] = round(speech.duration, 6)
 
         # 2. the slot's length.
@@ -803,14 +805,24 @@ def _expression_spec(visual: VisualTrack):
     return list(zip(visual.expression_sequence, visual.expression_starts))
 
 
+TIMELINE_SOURCES = {
+    "transcript": "timeline from aligning the given transcript",
+    "whisper": "timeline from a Whisper transcript, aligned",
+    "phones": "timeline from phone recognition (approximate lip closures)",
+}
+"""``Speech.metadata["timeline_source"]`` of user audio -> the reason the report gives."""
+
+
 def _speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str]) -> tuple[Speech, list[str]]:
-    """User audio (24 kHz mono) -> Speech: forced alignment with a transcript, phone recognition without."""
+    """User audio (24 kHz mono) -> Speech via ``speech_from_audio``: forced alignment with a
+    transcript; without one a Whisper transcript, aligned (phone recognition when Whisper is
+    not installed). Its warnings (fallbacks) join the loader's."""
     from vortex.media.audio import validate_waveform
-    from vortex.speech.align import align_transcript, recognize_phones
+    from vortex.speech.external import speech_from_audio
 
     wave = validate_waveform(waveform, SAMPLE_RATE, name="driving audio")
-    speech = align_transcript(wave, SAMPLE_RATE, transcript) if transcript else recognize_phones(wave, SAMPLE_RATE)
-    return speech, warnings
+    speech = speech_from_audio(wave, transcript, SAMPLE_RATE)
+    return speech, [*warnings, *speech.metadata.get("warnings", ())]
 
 
 def _source_rate(path: str) -> int | None:
