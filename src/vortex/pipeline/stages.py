@@ -1,0 +1,106 @@
+"""Small helpers of the slot's stages: loading and preparing the animator, motion planning,
+running branches all-or-nothing, checking the caller's buffer, typing failures, stage logs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+
+from vortex.actors.portrait import Portrait
+from vortex.devices import DeviceInfo, is_cuda_oom
+from vortex.errors import CudaOutOfMemoryError, InvalidInputError, VortexError
+from vortex.motion.controls import Controls
+from vortex.progress import Progress
+from vortex.recipe import VisualTrack
+from vortex.speech.speech import Speech
+
+
+def _log_stage(progress: Progress, stage: str, seconds: float, **fields: Any) -> None:
+    if progress.mode == "json":
+        progress.log("stage", stage=stage, seconds=seconds, **fields)
+    elif progress.mode == "bar":
+        extra = "".join(f", {v} {k}" for k, v in fields.items())
+        progress.log(f"{stage} done in {seconds:.1f} s{extra}")
+
+
+async def _all_or_nothing(*awaitables) -> list:
+    """Await all concurrently; on the first failure cancel the rest and raise that failure
+    itself (``TaskGroup`` would wrap it in an ExceptionGroup, hiding its exit code)."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:  # in order, so the first stage's error wins a tie
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()
+    return [task.result() for task in tasks]
+
+
+def _load_animator(name: str, device: DeviceInfo):
+    if name == "warp":
+        from vortex.animators.warp import WarpAnimator
+
+        return WarpAnimator()
+    from vortex.animators.liveportrait import LivePortraitAnimator
+
+    return LivePortraitAnimator(device=device.kind)
+
+
+def _prepare_animator(animator, portrait: Portrait) -> None:
+    """Build the animator's per-portrait state now (it caches the last portrait it saw)."""
+    for name in ("prepare", "rig", "source"):
+        method = getattr(animator, name, None)
+        if callable(method):
+            method(portrait)
+            return
+
+
+def _plan_motion(speech: Speech, frames: int, fps: int, expression, seed: int) -> Controls:
+    from vortex.motion.planner import plan_motion
+
+    return plan_motion(speech, frames, fps, expression, seed)
+
+
+def _expression_spec(visual: VisualTrack):
+    if visual.expression_sequence is None:
+        return visual.expression_preset
+    if visual.expression_starts is None:
+        return list(visual.expression_sequence)
+    return list(zip(visual.expression_sequence, visual.expression_starts))
+
+
+def _check_buffer(buffer: np.ndarray | None, frames: int, size: int, auto: bool) -> np.ndarray | None:
+    if buffer is None:
+        return None
+    expected = f"float32 [{frames}, 3, {size}, {size}]"
+    if not isinstance(buffer, np.ndarray) or buffer.dtype != np.float32 or buffer.ndim != 4 or buffer.shape[1:] != (3, size, size):
+        got = f"{getattr(buffer, 'dtype', type(buffer).__name__)} {tuple(getattr(buffer, 'shape', ()))}"
+        raise InvalidInputError(f"buffer must be {expected}, got {got}")
+    if buffer.shape[0] < frames or (not auto and buffer.shape[0] != frames):
+        raise InvalidInputError(f"buffer must be {expected} for this slot, got {buffer.shape[0]} frames")
+    if not buffer.flags.c_contiguous or not buffer.flags.writeable:
+        raise InvalidInputError("buffer must be a writable, C-contiguous array")
+    return buffer[:frames]
+
+
+def _typed(error: BaseException) -> BaseException:
+    """Failures as Vortex's typed errors: CUDA OOM named as such, the rest kept."""
+    if isinstance(error, VortexError):
+        return error
+    if is_cuda_oom(error):
+        wrapped = CudaOutOfMemoryError(f"CUDA out of memory: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        wrapped.__cause__ = error
+        return wrapped
+    if isinstance(error, MemoryError):
+        return VortexError("out of memory (RAM); use a smaller --size or a shorter slot")
+    return error
