@@ -46,7 +46,8 @@ def run(quick: bool = False) -> dict:
         "slot": {"duration_sec": duration, "fps": 24, "size": 512, "seed": 1},
     }
     started = time.perf_counter()
-    pipeline = VortexPipeline().load()
+    # The embedded backends, pinned: this measures the CPU path whatever models this machine has.
+    pipeline = VortexPipeline(animator="warp", actor="procedural", speech="kokoro-onnx").load()
     load_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "slot.mp4"
@@ -57,6 +58,7 @@ def run(quick: bool = False) -> dict:
     result.raise_for_error()
     t = result.timings
     return {
+        "backends": result.backends,
         "slot": {"duration_s": duration, "frames": result.frames, "fps": result.fps, "size": result.size,
                  "speech_s": result.speech_duration_sec, "mp4_mb": round(mp4_mb, 2) if mp4_mb else None,
                  "warnings": list(result.warnings)},

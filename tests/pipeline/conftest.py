@@ -14,7 +14,8 @@ def pipeline():
     """One resident pipeline for every in-process slot (backends load once, as in a server)."""
     from vortex.pipeline import VortexPipeline
 
-    return VortexPipeline().load()
+    # The embedded backends, pinned, so these tests mean the same with official weights present.
+    return VortexPipeline(animator="warp", actor="procedural", speech="kokoro-onnx").load()
 
 
 @pytest.fixture(scope="session")

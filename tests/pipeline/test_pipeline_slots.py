@@ -169,7 +169,7 @@ def test_same_bytes_in_a_row_and_concurrently_without_memory_growth(pipeline, tm
 
 
 def test_a_stage_timeout_mid_animation_leaves_nothing(tmp_path, leftovers):
-    slow = VortexPipeline(timeouts=StageTimeouts(animation=0.4))
+    slow = VortexPipeline(animator="warp", timeouts=StageTimeouts(animation=0.4))
     result = slow.generate_slot_sync(recipe(duration=120), output=tmp_path / "x.mp4", frames_dir=tmp_path / "frames")
     assert not result.success and result.exit_code == 3
     assert "animation took longer than its 0.4 s timeout" in result.error
