@@ -72,3 +72,32 @@ def test_recording_without_transcript_goes_through_speech_from_audio(pipeline, s
     expected = "Whisper transcript, aligned" if whisper_available() else "phone recognition"
     assert expected in result.backend_reasons["speech"], result.backend_reasons
     assert result.frames >= int(spoken.duration * 24)
+
+
+def test_flux_actor_is_what_draws_a_prompt_when_chosen(tmp_path):
+    """A loaded FluxActor (a tiny random one, built as in tests/actors) draws the prompt: its
+    noise has no face, so the slot fails with the Flux path's own error, typed (exit 2)."""
+    import importlib.util
+    from pathlib import Path
+
+    import pytest
+
+    pytest.importorskip("diffusers")
+    spec = importlib.util.spec_from_file_location(
+        "flux_tiny", Path(__file__).parents[1] / "actors" / "test_flux_actor.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    from vortex.actors.flux import FluxActor
+    from vortex.pipeline import VortexPipeline
+
+    actor = FluxActor(tiny.tiny_pipeline(), tiny.OPTIONS)
+    pipe = VortexPipeline(animator="warp", speech="kokoro-onnx", flux_actor=actor)
+    assert pipe.backend_choices["actor"].name == "flux"
+    recipe = {"audio_track": {"script": "Hi."}, "visual_track": {"prompt": "an old man with red hair"},
+              "slot": {"duration_sec": 1, "size": 256, "seed": 5}}
+    result = pipe.generate_slot_sync(recipe, output=tmp_path / "slot.mp4")
+    assert not result.success and result.exit_code == 2, result.error
+    assert result.error.startswith("generated image: ") and "flux seed 5" in result.error
+    assert not (tmp_path / "slot.mp4").exists()
+    procedural = VortexPipeline(animator="warp", actor="procedural", flux_actor=actor)
+    assert procedural.backend_choices["actor"].name == "procedural"

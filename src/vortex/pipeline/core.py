@@ -66,6 +66,8 @@ class VortexPipeline:
     speech: ``auto`` (``kokoro-torch`` when the official Kokoro-82M files are present, else
     ``kokoro-onnx``), ``kokoro-onnx`` or ``kokoro-torch``.
     models_dir: where the official files live (default $VORTEX_MODELS_DIR or the user cache).
+    flux_actor: an already loaded ``FluxActor`` to use for prompts (a server sharing one between
+    pipelines); with ``actor="auto"`` or ``"flux"`` it is used without looking for files.
     Naming a backend that cannot run raises MissingResourceError here, before any heavy work;
     ``backend_choices`` says what was chosen per stage and why (``vortex.backends``).
     device: ``auto``, ``cpu`` or ``cuda`` (``auto`` with the warp animator is the CPU).
@@ -82,6 +84,7 @@ class VortexPipeline:
         actor: str = "auto",
         speech: str = "auto",
         models_dir: str | os.PathLike[str] | None = None,
+        flux_actor=None,
         timeouts: StageTimeouts | None = None,
         retry: RetryPolicy | None = None,
         deadline: float | None = None,
@@ -99,7 +102,8 @@ class VortexPipeline:
         self.models_dir = models_dir
         self.backend_choices: dict[str, BackendChoice] = {
             "speech": select_speech_backend(speech, models_dir),
-            "actor": select_actor_backend(actor, models_dir),
+            "actor": (BackendChoice("actor", "flux", "a loaded FluxActor was given")
+                      if flux_actor is not None and actor in ("auto", "flux") else select_actor_backend(actor, models_dir)),
             "animator": select_animator_backend(animator, models_dir),
         }
         self.animator_name = self.backend_choices["animator"].name
@@ -118,7 +122,7 @@ class VortexPipeline:
         self._lock = threading.Lock()
         self._speech = None
         self._animator = None
-        self._flux = None
+        self._flux = flux_actor
         self._load_seconds: dict[str, float] = {}
 
     # -- backends ---------------------------------------------------------------------------
