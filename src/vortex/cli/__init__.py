@@ -1,6 +1,7 @@
 """The ``vortex`` command: one subcommand per job, each in its own module under ``vortex.cli``.
 
-Exit codes: 0 success, 1 internal failure, 2 invalid input, 3 timeout or deadline, 130 Ctrl-C.
+Exit codes: 0 success, 1 internal failure, 2 invalid input, 3 timeout or deadline,
+4 measured but below target (``vortex eval``), 130 Ctrl-C.
 """
 
 from __future__ import annotations
