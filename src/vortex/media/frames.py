@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vortex.errors import InvalidInputError, MissingResourceError
+from vortex.media.atomic import publish_mode
 
 FRAME_NAME = "frame_{:06d}.png"
 """File name of frame ``i`` (1-based), so a shell glob lists frames in order."""
@@ -67,6 +68,7 @@ class PngFramesSink:
         if self.directory.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.", suffix=".old", dir=self.directory.parent))
             os.replace(self.directory, old / "previous")
+        publish_mode(self._tmp, directory=True)
         os.replace(self._tmp, self.directory)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
