@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
@@ -123,7 +124,11 @@ class Mp4Writer:
         av = _import_av()
         try:
             for image in frames:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+                # RGB -> YUV 4:2:0 (BT.601 limited range, as swscale would) with OpenCV: the
+                # swscale conversion PyAV runs for an rgb24 frame gave different bytes on about
+                # one run in four (one in thirty when called explicitly), breaking reproducibility.
+                yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
+                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
                 frame.pts = self.frames_written
                 self._container.mux(self._video.encode(frame))
                 self.frames_written += 1
