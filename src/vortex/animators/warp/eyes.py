@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from vortex.animators.warp.fields import Grid, polygon_mask
+from vortex.animators.warp.paintbox import paint_box
 
 
 def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray:
@@ -62,17 +63,11 @@ def draw_closed_lid(frame: np.ndarray, open_eye: np.ndarray, eye: np.ndarray, cl
         lash_alpha, grow_share, blur_share = 0.65 * full_alpha, 0.03, 0.03
     if band_alpha <= 0.0 and full_alpha <= 0.0:
         return
-    height, width = frame.shape[:2]
-    pad = int(np.ceil(0.08 * iod)) + 2
-    both = np.concatenate([open_eye, eye])
-    x0 = int(max(0, np.floor(both[:, 0].min()) - pad))
-    y0 = int(max(0, np.floor(both[:, 1].min()) - pad))
-    x1 = int(min(width, np.ceil(both[:, 0].max()) + pad))
-    y1 = int(min(height, np.ceil(both[:, 1].max()) + pad))
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    box = paint_box(np.concatenate([open_eye, eye]), frame.shape, int(np.ceil(0.08 * iod)) + 2)
+    if box is None:
         return
-    origin = np.array([x0, y0], np.float64)
-    shape = (y1 - y0, x1 - x0)
+    x0, y0, x1, y1 = box.bounds
+    origin, shape = box.origin, box.shape
 
     def fill(poly: np.ndarray) -> np.ndarray:
         canvas = np.zeros(shape, np.uint8)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vortex.animators.warp.paintbox import paint_box
+
 
 @dataclass(frozen=True)
 class MouthStyle:
@@ -57,15 +59,11 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     side_gap = min(float(np.linalg.norm(inner[7] - inner[1])), float(np.linalg.norm(inner[5] - inner[3])))
     if max(gap, side_gap) < 0.8:
         return
-    height, width = frame.shape[:2]
-    x0 = int(max(0, np.floor(inner[:, 0].min()) - 3))
-    y0 = int(max(0, np.floor(inner[:, 1].min()) - 3))
-    x1 = int(min(width, np.ceil(inner[:, 0].max()) + 4))
-    y1 = int(min(height, np.ceil(inner[:, 1].max()) + 4))
-    if x1 - x0 < 3 or y1 - y0 < 2:
+    box = paint_box(inner, frame.shape, 3, pad_after=4, min_height=2)
+    if box is None:
         return
-    origin = np.array([x0, y0], np.float64)
-    shape = (y1 - y0, x1 - x0)
+    x0, y0, x1, y1 = box.bounds
+    origin, shape = box.origin, box.shape
     contour = smooth_closed(inner)
     cavity = _fill(shape, [contour], origin)
     cavity = cv2.GaussianBlur(cavity, (3, 3), 0.6)
@@ -132,16 +130,11 @@ def draw_lip_seam(frame: np.ndarray, inner: np.ndarray, iod: float, lip_rgb: np.
     alpha = float(np.clip(1.0 - gap / max(0.06 * iod, 1.0), 0.0, 1.0))
     if alpha <= 0.0:
         return
-    height, width = frame.shape[:2]
-    pad = int(np.ceil(0.05 * iod)) + 3
-    x0 = int(max(0, np.floor(inner[:, 0].min()) - pad))
-    y0 = int(max(0, np.floor(inner[:, 1].min()) - pad))
-    x1 = int(min(width, np.ceil(inner[:, 0].max()) + pad))
-    y1 = int(min(height, np.ceil(inner[:, 1].max()) + pad))
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    box = paint_box(inner, frame.shape, int(np.ceil(0.05 * iod)) + 3)
+    if box is None:
         return
-    origin = np.array([x0, y0], np.float64)
-    shape = (y1 - y0, x1 - x0)
+    x0, y0, x1, y1 = box.bounds
+    origin, shape = box.origin, box.shape
     mid = np.stack([inner[0], (inner[1] + inner[7]) / 2, (inner[2] + inner[6]) / 2, (inner[3] + inner[5]) / 2, inner[4]])
     line = np.round((mid - origin) * 16).astype(np.int32)
     band = np.zeros(shape, np.uint8)
