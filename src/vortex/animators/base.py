@@ -1,25 +1,15 @@
-"""The one interface every animator implements."""
+"""Helpers every animator shares; the ``Animator`` interface itself lives with the other stage
+interfaces in ``vortex.stages`` (re-exported here)."""
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from typing import Iterator
 
 import numpy as np
 
-from vortex.actors.portrait import Portrait
-from vortex.motion.controls import Controls
+from vortex.stages import Animator
 
-
-class Animator(Protocol):
-    name: str
-
-    def frames(self, portrait: Portrait, controls: Controls, chunk: int = 24) -> Iterator[np.ndarray]:
-        """Yield uint8 [n, H, W, 3] chunks covering all ``controls.frames`` frames in order."""
-        ...
-
-    def render_into(self, portrait: Portrait, controls: Controls, buffer: np.ndarray) -> None:
-        """Write every frame into a caller's float32 [T, 3, H, W] buffer in [0, 1], in place."""
-        ...
+__all__ = ["Animator", "write_chunks_into"]
 
 
 def write_chunks_into(chunks: Iterator[np.ndarray], buffer: np.ndarray) -> int:

@@ -41,6 +41,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("source (exactly one)")
     source.add_argument("--prompt", "-p", metavar="TEXT", help="describe a character to draw")
     source.add_argument("--photo", metavar="FILE", help="a PNG/JPEG/WebP photo with a face")
+    from vortex.backends import names
+
+    parser.add_argument("--actor", choices=names("actor"), default="auto",
+                        help="who draws a --prompt, chosen as 'vortex generate' chooses it: auto (default), procedural or flux")
+    parser.add_argument("--models-dir", metavar="D", help="official model files (default: $VORTEX_MODELS_DIR or the user cache)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="variation for --prompt (default 0)")
     parser.add_argument("--size", type=int, default=512, metavar="N", help="output square size in pixels, 256..1024 (default 512)")
     parser.add_argument("--output", "-o", required=True, metavar="OUT.png", help="portrait PNG to write")
@@ -60,9 +65,10 @@ def _cast(args: argparse.Namespace) -> int:
     if args.prompt is not None:
         if not args.prompt.strip():
             raise InvalidInputError("--prompt is empty; describe the character, e.g. 'old scientist in a lab coat'")
-        from vortex.actors.procedural import draw_portrait
+        from vortex.backends import load, select
 
-        portrait = draw_portrait(args.prompt, seed=args.seed, size=args.size)
+        actor = load(select("actor", args.actor, args.models_dir), args.models_dir)
+        portrait = actor(args.prompt, seed=args.seed, size=args.size)
     else:
         from vortex.actors.photo import photo_actor
 

@@ -92,11 +92,17 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     slot.add_argument("--size", metavar="N", help="square frame size in pixels, even, 256..1024 (default 512)")
     slot.add_argument("--seed", metavar="N", help="seed for the actor and motion (default 0); same seed, same bytes")
     backends = p.add_argument_group("backends")
-    backends.add_argument("--actor", choices=("auto", "procedural", "flux"), default="auto",
+    from vortex.backends import names
+
+    backends.add_argument("--speech", choices=names("speech"), default="auto",
+                          help="auto (default: kokoro-torch when its official files are present, else kokoro-onnx) or a "
+                               "speech backend by name (ignored with --audio)")
+    backends.add_argument("--actor", choices=names("actor"), default="auto",
                           help="for --prompt: auto (default), procedural (embedded) or flux (FLUX.1-schnell: diffusers, "
                                "official weights, best on a CUDA GPU)")
-    backends.add_argument("--animator", choices=("auto", "warp", "liveportrait"), default="auto",
-                          help="auto (default), warp (embedded, CPU) or liveportrait (official weights: 'vortex models')")
+    backends.add_argument("--animator", choices=names("animator"), default="auto",
+                          help="auto (default), warp (embedded, CPU), warp-torch (the warp on torch; CUDA when present) or "
+                               "liveportrait (official weights: 'vortex models')")
     backends.add_argument("--models-dir", metavar="D", help="official model files (default: $VORTEX_MODELS_DIR or the user cache)")
     slot.add_argument("--deadline", metavar="S", help="give up after S seconds in all (exit 3, nothing written)")
     out = p.add_argument_group("outputs")
@@ -272,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     progress = progress_from_args(args)
     # Backend selection raises MissingResourceError (exit 1) for a named backend that cannot run.
-    pipeline = VortexPipeline(animator=args.animator, actor=args.actor, models_dir=args.models_dir, deadline=deadline,
+    pipeline = VortexPipeline(animator=args.animator, actor=args.actor, speech=args.speech, models_dir=args.models_dir, deadline=deadline,
                               progress=progress, log_warnings=False)
     choices = pipeline.backends_for(recipe)
     if progress.mode == "json":
@@ -283,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     if pipeline.animator_name == "liveportrait":
         pipeline.animator_backend()
     if choices["actor"].name == "flux":
-        pipeline.flux_actor()
+        pipeline.actor_backend()
     result = asyncio.run(
         pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, report=args.report, progress=progress)
     )

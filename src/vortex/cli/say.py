@@ -30,7 +30,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="speak a script (Kokoro-82M) to a WAV file, with a phone timeline",
-        description="Speak English text with the embedded Kokoro-82M (int8 ONNX, offline, CPU) and write\n"
+        description="Speak English text with Kokoro-82M (the official PyTorch weights when present, else the\n"
+        "embedded int8 ONNX, offline, CPU; --speech chooses) and write\n"
         "a 24 kHz WAV, optionally with the exact phone/word timeline as JSON.",
         epilog=EPILOG,
     )
@@ -41,6 +42,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--emotion", "-e", default=DEFAULT_EMOTION, metavar="E", help=f"one of {', '.join(EMOTIONS)} (default {DEFAULT_EMOTION})")
     parser.add_argument("--output", "-o", required=True, metavar="OUT.wav", help="WAV file to write")
     parser.add_argument("--timeline", metavar="OUT.json", help="also write the phone/word timeline as JSON")
+    from vortex.backends import names
+
+    parser.add_argument("--speech", choices=names("speech"), default="auto",
+                        help="speech backend, chosen as 'vortex generate' chooses it: auto (default: kokoro-torch when its "
+                             "official files are present, else the embedded kokoro-onnx) or a name")
+    parser.add_argument("--models-dir", metavar="D", help="official model files (default: $VORTEX_MODELS_DIR or the user cache)")
     parser.set_defaults(func=_say)
 
 
@@ -65,7 +72,7 @@ def _say(args: argparse.Namespace) -> int:
     from vortex.cli import progress_from_args
     from vortex.media.atomic import write_text_atomic
     from vortex.media.audio import write_wav
-    from vortex.speech.kokoro_onnx import KokoroOnnxSpeech
+    from vortex.backends import load, select
     from vortex.speech.voices import check_speed, check_text, get_emotion, get_voice
 
     text = _read_text(args)
@@ -75,7 +82,8 @@ def _say(args: argparse.Namespace) -> int:
     get_emotion(args.emotion)
     check_speed(args.speed)
     progress = progress_from_args(args)
-    speech = KokoroOnnxSpeech().synthesize(text, voice=args.voice, speed=args.speed, emotion=args.emotion, progress=progress)
+    engine = load(select("speech", args.speech, args.models_dir), args.models_dir)
+    speech = engine.synthesize(text, voice=args.voice, speed=args.speed, emotion=args.emotion, progress=progress)
     write_wav(args.output, speech.waveform, speech.sample_rate)
     if args.timeline:
         payload = speech.timeline_dict()
@@ -83,5 +91,5 @@ def _say(args: argparse.Namespace) -> int:
         payload["emotion"] = args.emotion
         payload["speed"] = args.speed
         write_text_atomic(args.timeline, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
-    progress.log("wrote", output=args.output, seconds=round(speech.duration, 3), phones=len(speech.phones), words=len(speech.words))
+    progress.log("wrote", output=args.output, backend=engine.name, seconds=round(speech.duration, 3), phones=len(speech.phones), words=len(speech.words))
     return 0

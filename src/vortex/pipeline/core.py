@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vortex.actors.portrait import Portrait
-from vortex.backends import BackendChoice
+from vortex.backends import BackendChoice, load as load_backend, names as backend_names, select as select_backend
 from vortex.config import SAMPLE_RATE
 from vortex.devices import DeviceInfo, RssSampler, VramMonitor, choose_device
 from vortex.errors import DeadlineExceededError, InvalidInputError
@@ -27,7 +27,6 @@ from vortex.pipeline.stages import (
     _all_or_nothing,
     _check_buffer,
     _expression_spec,
-    _load_animator,
     _log_stage,
     _plan_motion,
     _prepare_animator,
@@ -43,9 +42,9 @@ from vortex.speech.speech import Speech
 log = logging.getLogger("vortex.pipeline")
 
 CHUNK_FRAMES = 24
-ANIMATORS = ("auto", "warp", "liveportrait")
-ACTORS = ("auto", "procedural", "flux")
-SPEECH_ENGINES = ("auto", "kokoro-onnx", "kokoro-torch")
+ANIMATORS = backend_names("animator")
+ACTORS = backend_names("actor")
+SPEECH_ENGINES = backend_names("speech")
 
 
 @dataclass(frozen=True)
@@ -94,17 +93,15 @@ class VortexPipeline:
         progress: Progress | None = None,
         log_warnings: bool = True,
     ) -> None:
-        from vortex.backends import select_actor_backend, select_animator_backend, select_speech_backend
-
         for value, valid, what in ((animator, ANIMATORS, "animator"), (actor, ACTORS, "actor"), (speech, SPEECH_ENGINES, "speech")):
             if value not in valid:
                 raise InvalidInputError(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
         self.models_dir = models_dir
         self.backend_choices: dict[str, BackendChoice] = {
-            "speech": select_speech_backend(speech, models_dir),
+            "speech": select_backend("speech", speech, models_dir),
             "actor": (BackendChoice("actor", "flux", "a loaded FluxActor was given")
-                      if flux_actor is not None and actor in ("auto", "flux") else select_actor_backend(actor, models_dir)),
-            "animator": select_animator_backend(animator, models_dir),
+                      if flux_actor is not None and actor in ("auto", "flux") else select_backend("actor", actor, models_dir)),
+            "animator": select_backend("animator", animator, models_dir),
         }
         self.animator_name = self.backend_choices["animator"].name
         self.actor_name = self.backend_choices["actor"].name
@@ -122,7 +119,7 @@ class VortexPipeline:
         self._lock = threading.Lock()
         self._speech = None
         self._animator = None
-        self._flux = flux_actor
+        self._actor = flux_actor
         self._load_seconds: dict[str, float] = {}
 
     # -- backends ---------------------------------------------------------------------------
@@ -139,9 +136,7 @@ class VortexPipeline:
         with self._lock:
             if self._speech is None:
                 started = time.perf_counter()
-                from vortex.backends import load_speech_backend
-
-                self._speech = load_speech_backend(self.backend_choices["speech"], self.models_dir, self.requested_device)
+                self._speech = load_backend(self.backend_choices["speech"], self.models_dir, self.requested_device)
                 self._load_seconds["load_speech"] = round(time.perf_counter() - started, 4)
             return self._speech
 
@@ -149,20 +144,21 @@ class VortexPipeline:
         with self._lock:
             if self._animator is None:
                 started = time.perf_counter()
-                self._animator = _load_animator(self.animator_name, self.device)
+                self._animator = load_backend(self.backend_choices["animator"], self.models_dir, self.device.kind)
                 self._load_seconds["load_animator"] = round(time.perf_counter() - started, 4)
             return self._animator
 
-    def flux_actor(self):
-        """The resident FLUX.1-schnell actor (loaded on the first prompt slot when chosen)."""
+    def actor_backend(self):
+        """The resident prompt actor (loaded on the first prompt slot)."""
         with self._lock:
-            if self._flux is None:
+            if self._actor is None:
                 started = time.perf_counter()
-                from vortex.backends import load_flux_actor
+                self._actor = load_backend(self.backend_choices["actor"], self.models_dir, self.requested_device)
+                if self.actor_name != "procedural":
+                    self._load_seconds["load_actor"] = round(time.perf_counter() - started, 4)
+            return self._actor
 
-                self._flux = load_flux_actor(self.models_dir, device=self.requested_device)
-                self._load_seconds["load_actor"] = round(time.perf_counter() - started, 4)
-            return self._flux
+    flux_actor = actor_backend  # the name callers used when Flux was the only loaded actor
 
     def backends_for(self, recipe: Recipe, external_audio: bool = False, photo: bool = False) -> dict[str, BackendChoice]:
         """The backend each stage uses for ``recipe``, and why (a recording or a photo replaces
@@ -389,11 +385,7 @@ class VortexPipeline:
             from vortex.actors.photo import photo_actor
 
             return photo_actor(visual.photo_file, size=slot.size), "photo"
-        if self.actor_name == "flux":
-            return self.flux_actor()(visual.prompt or "", seed=slot.seed, size=slot.size), "flux"
-        from vortex.actors.procedural import draw_portrait
-
-        return draw_portrait(visual.prompt or "", seed=slot.seed, size=slot.size), "procedural"
+        return self.actor_backend()(visual.prompt or "", seed=slot.seed, size=slot.size), self.actor_name
 
     def _render_stage(self, animator, portrait: Portrait, controls: Controls, audio: np.ndarray, output, frames_dir,
                       target: np.ndarray | None, stop: threading.Event, deadline: Deadline,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from vortex.actors.portrait import Portrait
-from vortex.devices import DeviceInfo, is_cuda_oom
+from vortex.devices import is_cuda_oom
 from vortex.errors import CudaOutOfMemoryError, InvalidInputError, VortexError
 from vortex.motion.controls import Controls
 from vortex.progress import Progress
@@ -44,16 +44,6 @@ async def _all_or_nothing(*awaitables) -> list:
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()
     return [task.result() for task in tasks]
-
-
-def _load_animator(name: str, device: DeviceInfo):
-    if name == "warp":
-        from vortex.animators.warp import WarpAnimator
-
-        return WarpAnimator()
-    from vortex.animators.liveportrait import LivePortraitAnimator
-
-    return LivePortraitAnimator(device=device.kind)
 
 
 def _prepare_animator(animator, portrait: Portrait) -> None:

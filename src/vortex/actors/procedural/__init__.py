@@ -31,7 +31,7 @@ MIN_SIZE, MAX_SIZE = 64, 2048
 FRAME_ZOOM = 1.1
 FRAME_DROP = 12.0
 
-__all__ = ["ProceduralCharacter", "Traits", "draw_portrait", "parse_prompt"]
+__all__ = ["ProceduralActor", "ProceduralCharacter", "Traits", "draw_portrait", "parse_prompt"]
 
 
 class ProceduralCharacter:
@@ -109,3 +109,13 @@ def draw_portrait(prompt: str, seed: int = 0, size: int = 512) -> Portrait:
     (skin, lids, lips, mouth interior, teeth, tongue) plus eye and mouth geometry in pixels.
     """
     return ProceduralCharacter(prompt, seed).render(size)
+
+
+class ProceduralActor:
+    """The embedded prompt actor (``vortex.stages.Actor``): ``draw_portrait`` behind the interface
+    every actor backend shares, so the pipeline and ``vortex cast`` treat it like Flux."""
+
+    name = "procedural"
+
+    def __call__(self, description: str, seed: int = 0, size: int | None = None) -> Portrait:
+        return draw_portrait(description, seed=seed, size=512 if size is None else size)

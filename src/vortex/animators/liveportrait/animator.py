@@ -126,6 +126,13 @@ class LivePortraitAnimator:
         self.driving = driving
         self._cache: tuple[Portrait, SourceState] | None = None
 
+    @classmethod
+    def from_models_dir(cls, models_dir: Path | str | None = None, device: Any = None) -> "LivePortraitAnimator":
+        """The registry's loader (``vortex.backends``): the official networks from ``models_dir``."""
+        from vortex.models import backend_dir
+
+        return cls(weights_root=backend_dir("liveportrait", models_dir), device=device)
+
     def _autocast(self):
         """On CUDA in float16, run under autocast as the official wrapper does, so that its float32
         op list (norms, softmax, reductions) keeps float32 precision; a no-op on CPU."""
