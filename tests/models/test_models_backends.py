@@ -56,3 +56,32 @@ def test_named_backend_that_cannot_run_is_an_error(tmp_path):
     with pytest.raises(InvalidInputError, match="unknown speech backend"):
         select_speech_backend("espeak", tmp_path)
     assert select_speech_backend("kokoro-onnx", tmp_path).reason == "requested"
+
+
+def test_every_stage_lists_its_backends_from_the_one_registry():
+    assert backends.names("speech")[:1] == ("auto",) and "kokoro-onnx" in backends.names("speech")
+    assert backends.names("animator") == ("auto", "liveportrait", "warp-torch", "warp")
+    assert {b.stage for b in backends.BACKENDS} == set(backends.STAGES)
+    for stage in backends.STAGES:  # exactly one embedded fallback per stage, tried last by "auto"
+        assert [b.embedded for b in backends.backends(stage)][-1] and sum(b.embedded for b in backends.backends(stage)) == 1
+
+
+def test_embedded_backends_load_through_the_registry_and_implement_their_protocol(tmp_path):
+    from vortex.actors.portrait import Portrait
+    from vortex.stages import Actor, Animator
+
+    actor = backends.load(select_actor_backend("procedural", tmp_path), tmp_path)
+    assert isinstance(actor, Actor) and actor.name == "procedural"
+    portrait = actor("green alien with antennae", seed=3, size=256)
+    assert isinstance(portrait, Portrait) and portrait.image.shape == (256, 256, 3)
+    animator = backends.load(select_animator_backend("warp", tmp_path), tmp_path)
+    assert isinstance(animator, Animator) and animator.name == "warp"
+
+
+def test_warp_torch_is_chosen_only_by_name(tmp_path):
+    assert select_animator_backend(None, tmp_path).name != "warp-torch"
+    if backends._importable("torch"):
+        assert select_animator_backend("warp-torch", tmp_path).name == "warp-torch"
+    else:
+        with pytest.raises(MissingResourceError, match="warp-torch cannot run: packages torch"):
+            select_animator_backend("warp-torch", tmp_path)
