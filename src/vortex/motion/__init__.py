@@ -2,7 +2,7 @@
 
 from vortex.motion.controls import CHANNELS, Controls
 from vortex.motion.expressions import PRESETS, ExpressionSequence, parse_sequence
-from vortex.motion.planner import LEAD_S, MotionPlan, plan_motion, plan_motion_detailed
+from vortex.motion.planner import LEAD_S, MotionPlan, MotionStream, plan_motion, plan_motion_detailed
 
 __all__ = [
     "CHANNELS",
@@ -10,6 +10,7 @@ __all__ = [
     "ExpressionSequence",
     "LEAD_S",
     "MotionPlan",
+    "MotionStream",
     "PRESETS",
     "parse_sequence",
     "plan_motion",

@@ -168,5 +168,9 @@ def parameter_curves(sequence: ExpressionSequence, times: np.ndarray, duration: 
     """Every Expression parameter as a float64 [T] curve following the sequence."""
     weights = preset_weights(sequence, times, duration, crossfade_s)
     table = np.array([[getattr(preset(n), p) for p in PARAMETERS] for n in sequence.names], np.float64)
-    blended = weights @ table
+    # Preset by preset in a fixed order (not a matrix product, whose kernels may sum rows of
+    # different-sized inputs differently): a row depends only on its own weights.
+    blended = np.zeros((times.size, len(PARAMETERS)), np.float64)
+    for i in range(len(sequence.names)):
+        blended += weights[:, i, None] * table[i][None, :]
     return {p: blended[:, j] for j, p in enumerate(PARAMETERS)}

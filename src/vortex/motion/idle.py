@@ -8,6 +8,7 @@ component never reshuffles the others.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ BLINK_MIN_GAP_S = 0.8
 BLINK_PAUSE_PULL_S = 1.0
 NOD_WIDTH_S = 0.6
 NOD_MIN_GAP_S = 0.6
+NOD_PEAK_AT = 0.4
+"""Nod and brow pulses peak this share of their width after their onset (so they begin before it)."""
 BROW_PULSE_WIDTH_S = 0.8
 GAZE_SHIFT_S = 0.15
 
@@ -61,18 +64,44 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
     frame (a held lip closure) is pushed later, past it. People tend to blink at pauses: a blink
     due up to ``BLINK_PAUSE_PULL_S`` before or after a pause (start, end in seconds) moves into it.
     """
+    return plan_blinks_until(frames, fps, rate_per_min, forbidden, rng, pauses)[0]
+
+
+def plan_blinks_until(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.ndarray,
+                      rng: np.random.Generator, pauses: list[tuple[float, float]] = (),
+                      known_until: float = math.inf, forbidden_known: int | None = None) -> tuple[list[Blink], float]:
+    """``plan_blinks`` on a timeline known only up to ``known_until`` seconds (pauses starting
+    later, and forbidden frames from ``forbidden_known`` on, may still change).
+
+    Returns the blinks that are final (every pause and frame they depended on is known) and the
+    time before which no later blink can start, so lid rows before it are final too. With the
+    whole timeline (``known_until`` infinite) that is every blink and infinity.
+    """
     duration = frames / fps
     blinks: list[Blink] = []
     if frames == 0:
-        return blinks
+        return blinks, math.inf
+    known_frames = frames if forbidden_known is None else forbidden_known
 
     def rate_at(t: float) -> float:
         return float(rate_per_min[min(max(int(t * fps), 0), frames - 1)])
 
+    def earliest_next(t_due: float) -> float:
+        """No blink decided from candidate time ``t_due`` on can start before this."""
+        bound = t_due - BLINK_PAUSE_PULL_S  # a pause may pull it earlier, but never by more
+        if blinks:
+            bound = max(bound, blinks[-1].start + BLINK_MIN_GAP_S, blinks[-1].end + 0.05)
+        return max(bound, 0.0)
+
     t = rng.uniform(0.2, 0.8) * 60.0 / max(rate_at(0.0), 1e-3)
     pause_starts = np.array([a for a, _ in pauses], np.float64)
     pulled = False
+    t_due = t
     while t < duration:
+        if not pulled:
+            t_due = t
+            if t + BLINK_PAUSE_PULL_S + BLINK_DURATION_S[1] + 0.1 >= known_until:
+                return blinks, earliest_next(t_due)  # a pause not yet known could pull it
         length = rng.uniform(*BLINK_DURATION_S)
         earliest = blinks[-1].start + BLINK_MIN_GAP_S if blinks else 0.0
         if pause_starts.size and not pulled:
@@ -87,6 +116,7 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
                 if abs(candidate - t) <= best_distance and candidate >= earliest:
                     best, best_distance = candidate, abs(candidate - t)
             t = best
+        pulled = True
         moving = length - BLINK_HOLD_S
         apex_frame = int(np.ceil((t + BLINK_CLOSE_FRACTION * moving) * fps))
         while True:
@@ -94,6 +124,8 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
             start = apex - BLINK_CLOSE_FRACTION * moving
             end = start + length
             lo, hi = max(int(np.floor(start * fps)), 0), min(int(np.ceil(end * fps)), frames - 1)
+            if end >= known_until or int(np.ceil(end * fps)) >= known_frames:
+                return blinks, earliest_next(t_due)  # it reaches frames whose closures are not known yet
             if hi < lo or not forbidden[lo : hi + 1].any():
                 break
             # Restart the blink on the first free frame after this run of forbidden frames.
@@ -111,7 +143,9 @@ def plan_blinks(frames: int, fps: int, rate_per_min: np.ndarray, forbidden: np.n
         pulled = False
         mean_gap = 60.0 / max(rate_at(apex), 1e-3)
         t = start + max(mean_gap * rng.gamma(3.0, 1.0 / 3.0), BLINK_MIN_GAP_S)
-    return blinks
+    if math.isinf(known_until):
+        return blinks, math.inf
+    return blinks, earliest_next(t_due if pulled else t)
 
 
 def band_noise(times_warped: np.ndarray, rng: np.random.Generator, band_hz: tuple[float, float] = (0.04, 0.25),
@@ -125,7 +159,11 @@ def band_noise(times_warped: np.ndarray, rng: np.random.Generator, band_hz: tupl
     phases = rng.uniform(0.0, 2.0 * np.pi, size=components)
     weights = rng.uniform(0.5, 1.0, size=components)
     weights = weights / np.sqrt(0.5 * np.sum(weights**2))
-    return np.sin(2.0 * np.pi * times_warped[:, None] * freqs[None, :] + phases[None, :]) @ weights
+    waves = np.sin(2.0 * np.pi * times_warped[:, None] * freqs[None, :] + phases[None, :])
+    out = np.zeros(times_warped.size, np.float64)
+    for c in range(components):  # summed in a fixed order, so a row never depends on the row count
+        out += waves[:, c] * weights[c]
+    return out
 
 
 def head_sway(times: np.ndarray, fps: int, amplitude: np.ndarray, speed: np.ndarray, speaking: np.ndarray,
@@ -150,7 +188,7 @@ def nod_onsets(phones, lead_s: float) -> list[float]:
     return onsets
 
 
-def pulse_train(onsets: list[float], times: np.ndarray, width_s: float = NOD_WIDTH_S, peak_at: float = 0.4) -> np.ndarray:
+def pulse_train(onsets: list[float], times: np.ndarray, width_s: float = NOD_WIDTH_S, peak_at: float = NOD_PEAK_AT) -> np.ndarray:
     """float64 [T] of raised-cosine pulses (0..1), each peaking ``peak_at`` of its width after its onset.
 
     ``times`` must be evenly spaced and increasing (frame times); each pulse touches only its own frames.

@@ -23,6 +23,7 @@ frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence, Union
 
@@ -31,8 +32,8 @@ import numpy as np
 from vortex.errors import InvalidInputError
 from vortex.motion import idle
 from vortex.motion.controls import CHANNEL_INDEX, CHANNELS, Controls
-from vortex.motion.expressions import CROSSFADE_S, ExpressionSpec, as_sequence, parameter_curves
-from vortex.motion.visemes import is_bilabial, is_vowel, phone_tables
+from vortex.motion.expressions import CROSSFADE_S, ExpressionSequence, ExpressionSpec, as_sequence, parameter_curves
+from vortex.motion.visemes import MAX_TAU_S, is_bilabial, is_vowel, phone_tables
 from vortex.speech.speech import PAUSE, Phone, Speech
 
 LEAD_S = 0.02
@@ -42,6 +43,8 @@ STRESS_JAW_GAIN = 1.12
 SPEAKING_WINDOW_S = 1.0
 DOMINANCE_CUTOFF = 20.0
 """Phones farther than this many decay constants from a frame are left out of its blend (e^-20 ~ 2e-9)."""
+ARTICULATION_REACH_S = DOMINANCE_CUTOFF * MAX_TAU_S
+"""How far (seconds) a phone's pull reaches: the mouth of a frame depends on no phone farther away."""
 JOIN_PAUSE_S = 0.12
 """Pauses shorter than this (word joins, commas read fast) barely pull the mouth closed."""
 JOIN_PAUSE_DOMINANCE = 0.15
@@ -128,9 +131,17 @@ def _articulation(phones: list[Phone], t_eval: np.ndarray, dense: bool = False) 
         index = np.minimum(index, len(padded) - 1)
     t = t_eval[:, None]
     dist = np.maximum(np.maximum(core_lo[index] - t, t - core_hi[index]), 0.0)
-    base = np.where(valid, np.exp(-np.minimum(dist / tau[index], DOMINANCE_CUTOFF)), 0.0)
-    num = np.einsum("tb,tbc->tc", base, weighted[index])
-    den = np.einsum("tb,tbc->tc", base, dominance[index])
+    ratio = dist / tau[index]
+    # Exactly zero beyond the cutoff, and summed band slot by band slot in phone order: a frame's
+    # value then depends only on the phones within its reach, never on how wide the band is or
+    # on phones farther away, so planning a timeline piece by piece gives bit-identical rows.
+    base = np.where(valid & (ratio < DOMINANCE_CUTOFF), np.exp(-np.minimum(ratio, DOMINANCE_CUTOFF)), 0.0)
+    num = np.zeros((t_eval.size, 4), np.float64)
+    den = np.zeros((t_eval.size, 4), np.float64)
+    for j in range(index.shape[1]):
+        weight = base[:, j, None]
+        num += weight * weighted[index[:, j]]
+        den += weight * dominance[index[:, j]]
     return num / np.maximum(den, 1e-12)
 
 
@@ -159,37 +170,69 @@ def _speaking_envelope(phones: list[Phone], times: np.ndarray, fps: int) -> np.n
         if p.symbol != PAUSE:
             lo, hi = np.searchsorted(times, [p.start, p.end], side="left")
             speaking[lo:hi] = 1.0
-    width = max(int(SPEAKING_WINDOW_S * fps), 1)
+    width = speaking_window(fps)
     window = np.hanning(width + 2)[1:-1]
     window /= window.sum()
-    # "full" then a centred slice: mode="same" returns the longer of the two for short slots.
-    full = np.convolve(speaking, window, mode="full")
-    offset = (window.size - 1) // 2
-    return np.clip(full[offset : offset + times.size], 0.0, 1.0)
+    # The centred slice of a full convolution, summed tap by tap (a fixed order, so a row's value
+    # does not depend on how many rows are planned): out[k] = sum_j window[j] * speaking[k + offset - j].
+    offset = (width - 1) // 2
+    padded = np.concatenate([np.zeros(width - 1), speaking, np.zeros(offset)])
+    out = np.zeros(times.size, np.float64)
+    for j in range(width):
+        start = offset - j + width - 1
+        out += window[j] * padded[start : start + times.size]
+    return np.clip(out, 0.0, 1.0)
+
+
+def speaking_window(fps: int) -> int:
+    """Frames in the speaking envelope's window (``SPEAKING_WINDOW_S``); it looks ahead half of it."""
+    return max(int(SPEAKING_WINDOW_S * fps), 1)
+
+
+def _check_crossfade(crossfade_s) -> None:
+    if not isinstance(crossfade_s, (int, float)) or not np.isfinite(crossfade_s) or crossfade_s < 0:
+        raise InvalidInputError(f"crossfade_s must be a non-negative number of seconds, got {crossfade_s!r}")
 
 
 def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",
                          seed: int = 0, *, lead_s: float | None = None, crossfade_s: float = CROSSFADE_S) -> MotionPlan:
     """Like ``plan_motion`` but also returns the closures, blinks and nods it planned."""
     seq = _validate(phones, frames, fps, seed, lead_s)
-    if not isinstance(crossfade_s, (int, float)) or not np.isfinite(crossfade_s) or crossfade_s < 0:
-        raise InvalidInputError(f"crossfade_s must be a non-negative number of seconds, got {crossfade_s!r}")
-    sequence = as_sequence(expression)
-    frames, fps = int(frames), int(fps)
-    lead_s = min(LEAD_S, 1.0 / fps) if lead_s is None else float(lead_s)
-    values = np.zeros((frames, len(CHANNELS)), np.float64)
-    if frames == 0:
-        return MotionPlan(Controls(values.astype(np.float32), fps), (), (), ())
-    times = np.arange(frames, dtype=np.float64) / fps
-    duration = frames / fps
-    params = parameter_curves(sequence, times, duration, crossfade_s)
+    _check_crossfade(crossfade_s)
+    lead = min(LEAD_S, 1.0 / fps) if lead_s is None else float(lead_s)
+    plan, _ = _plan(seq, int(frames), int(fps), as_sequence(expression), int(seed), lead, crossfade_s, int(frames) / int(fps))
+    return plan
+
+
+def _plan(seq: list[Phone], rows: int, fps: int, sequence: ExpressionSequence, seed: int, lead_s: float,
+          crossfade_s: float, duration: float | None, known_until: float = math.inf) -> tuple[MotionPlan, int]:
+    """The first ``rows`` rows of the slot's plan, and how many of them are final.
+
+    duration: the slot's length (None: not known yet, an ``auto`` slot still speaking).
+    known_until: the timeline ``seq`` is final before this time (s) and may gain phones after
+    it; infinite when it is the whole timeline (every row is then final). A row is final when
+    nothing it depends on can still change: phones within ``ARTICULATION_REACH_S`` of its
+    mouth time, the speaking envelope's half window, nods that start ahead of their stressed
+    vowel, and blinks (``idle.plan_blinks_until``). Every row is computed from per-row
+    arithmetic in a fixed order, so a final row is bit-identical to the whole timeline's.
+    """
+    final = math.isinf(known_until)
+    values = np.zeros((rows, len(CHANNELS)), np.float64)
+    if rows == 0:
+        return MotionPlan(Controls(values.astype(np.float32), fps), (), (), ()), 0
+    if duration is None and len(sequence.names) > 1 and sequence.starts is None:
+        # An evenly split sequence's boundaries depend on the slot's length, not known yet.
+        return MotionPlan(Controls(values.astype(np.float32), fps), (), (), ()), 0
+    times = np.arange(rows, dtype=np.float64) / fps
+    # Only an evenly split sequence reads the duration (timed and single presets do not).
+    params = parameter_curves(sequence, times, rows / fps if duration is None else duration, crossfade_s)
 
     # Mouth: coarticulated visemes, scaled by the expression, then bilabial closures enforced.
     art = _articulation(seq, times + lead_s)
     art[:, :3] = np.clip(art[:, :3] * params["articulation"][:, None], 0.0, 1.0)
     art[:, 3] = np.clip(art[:, 3], 0.0, 1.0)
-    closures = _closure_frames(seq, frames, fps, lead_s)
-    closed = np.zeros(frames, bool)
+    closures = _closure_frames(seq, rows, fps, lead_s)
+    closed = np.zeros(rows, bool)
     for _, idx in closures:
         closed[list(idx)] = True
     art[closed, 0] = 0.0
@@ -200,9 +243,12 @@ def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: 
     # Idle life, each part from its own generator so they never reshuffle one another.
     blink_rng, sway_rng, gaze_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
     pauses = [(p.start, p.end) for p in seq if p.symbol == PAUSE and p.end - p.start >= JOIN_PAUSE_S]
-    if seq and seq[-1].end < duration:
-        pauses.append((seq[-1].end, duration))
-    blinks = idle.plan_blinks(frames, fps, params["blink_per_min"], closed, blink_rng, pauses)
+    if final and seq and seq[-1].end < rows / fps:
+        pauses.append((seq[-1].end, rows / fps))
+    # Rows before this one can hold no closure of a phone not known yet.
+    closures_known = rows if final else max(int(math.floor((known_until - lead_s) * fps)) - 1, 0)
+    blinks, blinks_final_s = idle.plan_blinks_until(rows, fps, params["blink_per_min"], closed, blink_rng, pauses,
+                                                    known_until, closures_known)
     lids = idle.blink_curve(blinks, times)
     values[:, CHANNEL_INDEX["blink_l"]] = lids
     values[:, CHANNEL_INDEX["blink_r"]] = lids
@@ -224,8 +270,72 @@ def plan_motion_detailed(phones: PhonesLike, frames: int, fps: int, expression: 
     values[:, CHANNEL_INDEX["brow_up"]] = params["brow_up"] + brow_pulses * params["brow_pulse"]
     for name in ("smile", "eye_wide", "brow_up", "gaze_x", "gaze_y"):
         np.clip(values[:, CHANNEL_INDEX[name]], -1.0, 1.0, out=values[:, CHANNEL_INDEX[name]])
-    controls = Controls(values.astype(np.float32), fps)
-    return MotionPlan(controls, tuple(closures), tuple(blinks), tuple(nods))
+    plan = MotionPlan(Controls(values.astype(np.float32), fps), tuple(closures), tuple(blinks), tuple(nods))
+    if final:
+        return plan, rows
+    # How many leading rows are final (see the docstring); 1e-6 s keeps float rounding on the safe side.
+    margin = 1e-6
+    limits = (
+        (known_until - lead_s - ARTICULATION_REACH_S - margin) * fps,  # the mouth's reach
+        (known_until - lead_s - idle.NOD_PEAK_AT * max(idle.NOD_WIDTH_S, idle.BROW_PULSE_WIDTH_S) - margin) * fps,  # nods
+        blinks_final_s * fps - margin,
+    )
+    known_rows = int(math.ceil(known_until * fps - margin))  # rows whose time lies before known_until
+    speaking_rows = known_rows - (speaking_window(fps) - 1) // 2  # the envelope looks this far ahead
+    final_rows = min(rows, speaking_rows, *(int(math.ceil(limit)) for limit in limits))
+    return plan, max(final_rows, 0)
+
+
+class MotionStream:
+    """Controls rows as soon as they are final, while the speech timeline is still growing.
+
+    ``advance(phones, known_until)`` takes the timeline so far (final before ``known_until``
+    seconds) and returns the new rows that no later phone can change; ``finish(phones, frames)``
+    takes the whole timeline and the slot's frame count and returns the rest. Concatenated, the
+    rows are bit-identical to ``plan_motion(phones, frames, ...)`` of the whole timeline: each
+    row waits exactly for the lookahead it needs (``_plan``) and no longer.
+
+    frames: the slot's length in frames when it is known from the start (a fixed slot), else None.
+    """
+
+    def __init__(self, fps: int, expression: ExpressionSpec = "neutral", seed: int = 0, *, frames: int | None = None,
+                 lead_s: float | None = None, crossfade_s: float = CROSSFADE_S) -> None:
+        _validate((), 0 if frames is None else frames, fps, seed, lead_s)
+        _check_crossfade(crossfade_s)
+        self.fps, self.seed, self.frames, self.crossfade_s = int(fps), int(seed), frames, crossfade_s
+        self.sequence = as_sequence(expression)
+        self.lead_s = min(LEAD_S, 1.0 / self.fps) if lead_s is None else float(lead_s)
+        self.emitted = 0
+        """Rows returned so far."""
+
+    def advance(self, phones: PhonesLike, known_until: float) -> np.ndarray:
+        """float32 [n, K]: the rows made final by a timeline known up to ``known_until`` seconds."""
+        seq = [p for p in _validate(phones, 0, self.fps, self.seed, None) if p.end <= known_until]
+        # A phone still growing past known_until is left out, so the known part ends where it starts.
+        known_until = min(known_until, seq[-1].end if seq else 0.0)
+        rows = int(math.ceil(known_until * self.fps)) + 1
+        if self.frames is not None:
+            rows = min(rows, self.frames)
+        duration = None if self.frames is None else self.frames / self.fps
+        plan, final_rows = _plan(seq, rows, self.fps, self.sequence, self.seed, self.lead_s, self.crossfade_s, duration,
+                                 known_until)
+        return self._take(plan.controls.values, final_rows)
+
+    def finish(self, phones: PhonesLike, frames: int) -> np.ndarray:
+        """float32 [n, K]: every row not returned yet, from the whole timeline and the slot's frames."""
+        if self.frames is not None and frames != self.frames:
+            raise InvalidInputError(f"the slot has {self.frames} frames, not {frames}")
+        seq = _validate(phones, frames, self.fps, self.seed, None)
+        plan, final_rows = _plan(seq, int(frames), self.fps, self.sequence, self.seed, self.lead_s, self.crossfade_s,
+                                 int(frames) / self.fps)
+        return self._take(plan.controls.values, final_rows)
+
+    def _take(self, values: np.ndarray, final_rows: int) -> np.ndarray:
+        if final_rows <= self.emitted:
+            return values[:0]
+        rows = values[self.emitted : final_rows]
+        self.emitted = final_rows
+        return rows
 
 
 def plan_motion(phones: PhonesLike, frames: int, fps: int, expression: ExpressionSpec = "neutral",

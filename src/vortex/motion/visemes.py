@@ -65,6 +65,9 @@ VISEMES: dict[Viseme, VisemeSpec] = {
     Viseme.NEUTRAL: VisemeSpec((0.2, 0.1, 0.05, 0.0), (0.3, 0.3, 0.3, 0.3), 0.035),
 }
 
+MAX_TAU_S = max(spec.tau_s for spec in VISEMES.values())
+"""The slowest dominance decay of any viseme: how far a phone's pull can reach is a multiple of it."""
+
 _CLASSES: dict[Viseme, str] = {
     Viseme.BILABIAL: "pbm",
     Viseme.LABIODENTAL: "fvʋɸβ",  # ɸ β are bilabial fricatives: lips close together but never seal
