@@ -46,3 +46,100 @@ def reference_mp4(tmp_path_factory) -> bytes:
 def small_recipe():
     """``small_recipe(script=..., seed=..., duration=...)`` -> a recipe dict (see ``make_recipe``)."""
     return make_recipe
+
+
+class Server:
+    """A real ``vortex serve`` process on a free loopback port, with its data folder and log."""
+
+    def __init__(self, data: Path, *args: str, env: dict | None = None) -> None:
+        import time
+
+        self.data = Path(data)
+        self.log_path = self.data.parent / f"{self.data.name}.log"
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen([sys.executable, "-m", "vortex.cli", "serve", "--port", "0", "--data", str(self.data), *args],
+                                        stdout=self._log, stderr=subprocess.STDOUT, env=env or cli_env())
+        deadline = time.monotonic() + 120
+        self.url = None
+        while self.url is None:
+            text = self.log_path.read_text()
+            if "serving on " in text:
+                self.url = text.split("serving on ", 1)[1].split()[0]
+            elif self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{text}")
+            else:
+                time.sleep(0.1)
+
+    def wait_ready(self, token: str | None = None, timeout: float = 300) -> "Server":
+        import time
+
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        deadline = time.monotonic() + timeout
+        while httpx.get(self.url + "/readyz", headers=headers).status_code != 200:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"the server never became ready:\n{self.log_path.read_text()}")
+            time.sleep(0.2)
+        return self
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """kill -9: no cleanup of any kind runs."""
+        self.process.kill()
+        self.process.wait()
+        self._log.close()
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server (1 worker, a queue of 4) for a test module's API round trips."""
+    srv = Server(tmp_path_factory.mktemp("srv") / "data", "--workers", "1", "--max-queue", "4").wait_ready()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """``start_server(*flags, data=None)`` -> a ready-to-wait ``Server``; all stopped after the test."""
+    started = []
+
+    def start(*args: str, data: Path | None = None, env: dict | None = None) -> Server:
+        srv = Server(data or tmp_path / f"data{len(started)}", *args, env=env)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+def wait_final(client, slot_id: str, timeout: float = 300) -> dict:
+    """Poll (not SSE: this is the independent view) until the slot is done, failed or cancelled."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/v1/slots/{slot_id}").json()
+        if status["status"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def wait_for():
+    return wait_final

@@ -17,6 +17,8 @@ from vortex.errors import VortexError
 # Each module exposes ``register(subparsers, common)``; order here is the order in --help.
 COMMAND_MODULES = (
     "generate",
+    "serve",
+    "submit",
     "models",
     "eval",
     "say",
