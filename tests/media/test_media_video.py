@@ -170,3 +170,41 @@ def test_png_sink_exception_leaves_previous_folder(tmp_path):
     with PngFramesSink(target) as sink:  # a new complete run replaces the old folder
         sink.write(_frames(4))
     assert len(list(target.iterdir())) == 4
+
+
+# Bytes of the writer as it was before audio could arrive in any order (main at 74d9dff, which
+# took the waveform up front), for _frames(n) and _noise(samples, seed=5) written in chunks of 7.
+# The encoder is pinned (av 18 wheels: x264 + FFmpeg's AAC) and fed in a fixed order, so these
+# hold as long as that build does; a change here means the MP4 bytes changed.
+BYTES_BEFORE_INCREMENTAL_AUDIO = {
+    (48, 24_000): "3a63480c54d6fad2b4fa3b693ebdd79d4d1f34eb13eb7493a9280dca485588b0",  # audio padded
+    (48, 64_800): "6e0254c569d32fafeb0851c74f96c234721c1e3e901a184987057feae6c605b3",  # audio trimmed
+    (30, 30_000): "b02534a9dd7f5cc07e2a860b6752bfc2165165eff96ba38f04a0a0c9aad26c6c",  # frames not on AAC frames
+}
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("frames_n,samples", list(BYTES_BEFORE_INCREMENTAL_AUDIO))
+def test_mp4_bytes_equal_the_whole_waveform_writer_however_audio_arrives(tmp_path, frames_n, samples):
+    """Audio before, between or after the frames, in any pieces, or never: the bytes the
+    whole-waveform writer made (silence when no audio comes, as it padded)."""
+    frames, audio = _frames(frames_n), _noise(samples, seed=5)
+    expected = BYTES_BEFORE_INCREMENTAL_AUDIO[(frames_n, samples)]
+    assert _digest(_write(tmp_path / "upfront.mp4", frames, audio)) == expected
+    with Mp4Writer(tmp_path / "after.mp4", FPS, 128) as sink:  # all frames first, the audio at the end
+        sink.write(frames)
+        sink.write_audio(audio[:1000])
+        sink.write_audio(audio[1000:])
+    assert _digest(tmp_path / "after.mp4") == expected
+    with Mp4Writer(tmp_path / "lagging.mp4", FPS, 128) as sink:  # audio a few frames behind, odd pieces
+        cut = np.linspace(0, samples, 9).astype(int)
+        for k in range(8):
+            sink.write(frames[k * frames_n // 8 : (k + 1) * frames_n // 8])
+            sink.write_audio(audio[cut[k] : cut[k + 1]])
+    assert _digest(tmp_path / "lagging.mp4") == expected
+    with Mp4Writer(tmp_path / "silent.mp4", FPS, 128) as sink:
+        sink.write(frames)
+    assert _digest(tmp_path / "silent.mp4") == _digest(_write(tmp_path / "zeros.mp4", frames, np.zeros(1, np.float32)))

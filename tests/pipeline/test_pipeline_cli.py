@@ -15,6 +15,8 @@ import pytest
 import soundfile as sf
 
 from vortex.cli import main
+from vortex.media.hls import read_playlist
+from vortex.media.video import iter_frames
 
 SCRIPT = "Hi there, Morty."
 
@@ -29,7 +31,7 @@ def test_generate_writes_mp4_frames_and_report(capsys, tmp_path, probe_mp4):
     out, frames, report = tmp_path / "slot.mp4", tmp_path / "frames", tmp_path / "slot.json"
     code, stdout, stderr = run_cli(capsys, "--script", SCRIPT, "--voice", "morty", "--prompt", "purple robot, city",
                                    "--expressions", "neutral,excited", "--duration", "2", "--size", "256", "--seed", "4",
-                                   "-o", str(out), "--frames", str(frames), "--report", str(report))
+                                   "-o", str(out), "--frames", str(frames), "--report", str(report), "--hls", str(tmp_path / "hls"))
     assert code == 0, stderr
     assert f"wrote {out}: 48 frames, 2.00 s at 24 fps, 256x256" in stdout
     assert "speech done in" in stderr and "animation done in" in stderr  # progress per stage
@@ -39,6 +41,8 @@ def test_generate_writes_mp4_frames_and_report(capsys, tmp_path, probe_mp4):
     assert len(list(frames.glob("frame_*.png"))) == 48
     summary = json.loads(report.read_text())
     assert summary["success"] and summary["exit_code"] == 0 and summary["frames"] == 48
+    assert summary["hls_playlist"] == str(tmp_path / "hls" / "index.m3u8")
+    assert read_playlist(summary["hls_playlist"]).ended and sum(1 for _ in iter_frames(summary["hls_playlist"])) == 48
     assert summary["recipe"]["visual_track"]["expression_sequence"] == ["neutral", "excited"]
     assert summary["recipe"]["audio_track"]["voice_id"] == "morty"
 
@@ -137,6 +141,8 @@ BAD_INPUTS = {
     "negative seed": (["--script", "hi", "--seed", "-3"], "--seed: must be an integer"),
     "bad deadline": (["--script", "hi", "--deadline", "-1"], "--deadline must be a positive number"),
     "output is a folder": (["--script", "hi", "-o", "{folder}"], "is a folder"),
+    "HLS folder not empty": (["--script", "hi", "--hls", "{folder}"], "--hls: "),
+    "HLS folder is a file": (["--script", "hi", "--hls", "{script.txt}"], "exists and is not a folder"),
     "recipe with script": (["--recipe", "{script.txt}", "--script", "hi"], "drop --script"),
     "recipe not JSON": (["--recipe", "{latin1.txt}"], "cannot read"),
     "unknown animator": (["--script", "hi", "--animator", "magic"], "invalid choice: 'magic'"),
@@ -193,7 +199,7 @@ def test_ctrl_c_mid_animation_leaves_nothing(tmp_path, leftovers):
     out = tmp_path / "out"
     out.mkdir()
     cmd = [sys.executable, "-m", "vortex.cli", "generate", "--script", SCRIPT, "--duration", "300", "--size", "256",
-           "--log-json", "-o", str(out / "slot.mp4"), "--frames", str(out / "frames")]
+           "--log-json", "-o", str(out / "slot.mp4"), "--frames", str(out / "frames"), "--hls", str(out / "hls")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     events = []
     try:

@@ -12,7 +12,8 @@ import psutil
 import pytest
 
 from vortex.errors import CudaOutOfMemoryError, InvalidInputError
-from vortex.media.video import read_video
+from vortex.media.hls import read_playlist
+from vortex.media.video import iter_frames, read_video
 from vortex.pipeline import TAIL_SEC, VortexPipeline, _typed, animate, fit_speech
 from vortex.reliability import StageTimeouts
 from vortex.speech.speech import PAUSE, Phone, Speech
@@ -99,7 +100,7 @@ def test_fixed_slot_fills_every_sink(pipeline, tmp_path, probe_mp4):
     buffer = np.full((96, 3, 256, 256), -1.0, np.float32)
     out, frames_dir, report = tmp_path / "slot.mp4", tmp_path / "frames", tmp_path / "slot.json"
     result = asyncio.run(pipeline.generate_slot(recipe(duration=4), slot_id="t1", output=out, buffer=buffer,
-                                                frames_dir=frames_dir, report=report))
+                                                frames_dir=frames_dir, report=report, hls_dir=tmp_path / "hls"))
     assert result.success, result.error
     assert (result.frames, result.fps, result.size, result.duration_sec) == (96, 24, 256, 4.0)
 
@@ -132,6 +133,13 @@ def test_fixed_slot_fills_every_sink(pipeline, tmp_path, probe_mp4):
     assert np.corrcoef(decoded[:speech_end], result.audio[:speech_end])[0, 1] > 0.95
     assert np.abs(decoded[speech_end + 2400 :]).max() < 0.01
     assert np.sqrt(np.mean(decoded[:speech_end] ** 2)) > 0.02
+
+    # The HLS playlist is complete and plays the same frames as the MP4 (two 2-second segments).
+    assert result.hls_playlist == str(tmp_path / "hls" / "index.m3u8")
+    playlist = read_playlist(result.hls_playlist)
+    assert playlist.ended and [s.duration for s in playlist.segments] == [2.0, 2.0]
+    hls = np.stack(list(iter_frames(result.hls_playlist)))
+    assert hls.shape == video.frames.shape and np.abs(hls.astype(int) - video.frames).mean() < 2.0
 
     summary = json.loads(report.read_text())
     assert summary["success"] and summary["frames"] == 96 and summary["slot_id"] == "t1"
@@ -170,7 +178,8 @@ def test_same_bytes_in_a_row_and_concurrently_without_memory_growth(pipeline, tm
 
 def test_a_stage_timeout_mid_animation_leaves_nothing(tmp_path, leftovers):
     slow = VortexPipeline(animator="warp", timeouts=StageTimeouts(animation=0.4))
-    result = slow.generate_slot_sync(recipe(duration=120), output=tmp_path / "x.mp4", frames_dir=tmp_path / "frames")
+    result = slow.generate_slot_sync(recipe(duration=120), output=tmp_path / "x.mp4", frames_dir=tmp_path / "frames",
+                                     hls_dir=tmp_path / "hls")
     assert not result.success and result.exit_code == 3
     assert "animation took longer than its 0.4 s timeout" in result.error
     assert leftovers(tmp_path) == []

@@ -38,6 +38,7 @@ examples:
       --duration 45 --seed 7 -o ad.mp4 --report ad.json
   vortex generate --audio take.wav --script "the words spoken in take.wav" --prompt "green alien" -o take.mp4
   vortex generate --recipe slot.json -o slot.mp4 --frames frames/ --deadline 60
+  vortex generate --recipe slot.json -o slot.mp4 --hls live/     # live/index.m3u8 plays while it renders
   vortex generate --script "Hello." --prompt "astronaut, studio" --actor flux --animator liveportrait \
       --models-dir /data/vortex-models -o gpu.mp4
 
@@ -108,6 +109,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("outputs")
     out.add_argument("-o", "--output", metavar="OUT.mp4", required=True, help="the MP4 to write")
     out.add_argument("--frames", metavar="DIR", help="also write every frame as PNG into DIR")
+    out.add_argument("--hls", metavar="DIR", help="also write an HLS playlist (DIR/index.m3u8) and 2-second segments, "
+                                                  "playable while the slot renders; DIR must be new or empty")
     out.add_argument("--report", metavar="OUT.json", help="write timings, memory, warnings and outcome as JSON")
     p.set_defaults(func=run)
 
@@ -262,6 +265,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
         raise InvalidInputError(f"-o: the output is an MP4 file; give a name ending in .mp4, got {out.name}")
     if args.frames is not None and Path(args.frames).exists() and not Path(args.frames).is_dir():
         raise InvalidInputError(f"--frames: {args.frames} exists and is not a folder")
+    if args.hls is not None:
+        from vortex.media.hls import check_hls_folder
+
+        check_hls_folder(args.hls)
     if args.report is not None and Path(args.report).is_dir():
         raise InvalidInputError(f"--report: {args.report} is a folder; give a file name")
 
@@ -291,7 +298,8 @@ def run(args: argparse.Namespace) -> int:
     if choices["actor"].name == "flux":
         pipeline.actor_backend()
     result = asyncio.run(
-        pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, report=args.report, progress=progress)
+        pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, hls_dir=args.hls, report=args.report,
+                               progress=progress)
     )
     for warning in result.warnings:
         if progress.mode == "json":

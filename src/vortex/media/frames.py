@@ -15,12 +15,13 @@ import numpy as np
 
 from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.media.atomic import publish_mode
+from vortex.media.sink import SinkContext, frame_batch
 
 FRAME_NAME = "frame_{:06d}.png"
 """File name of frame ``i`` (1-based), so a shell glob lists frames in order."""
 
 
-class PngFramesSink:
+class PngFramesSink(SinkContext):
     """Write RGB uint8 frames as numbered PNG files into ``directory``, atomically.
 
     ``write(chunk)`` takes uint8 [n, H, W, 3] (or one [H, W, 3] frame); ``close()`` moves the
@@ -46,18 +47,20 @@ class PngFramesSink:
     def write(self, chunk: np.ndarray) -> None:
         if self._closed:
             raise InvalidInputError(f"{self.directory} is already closed")
-        frames = np.asarray(chunk)
-        if frames.ndim == 3:
-            frames = frames[None]
-        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 3:
+        try:
+            frames = frame_batch(chunk)
+        except InvalidInputError:
             self.abort()
-            raise InvalidInputError(f"frames must be uint8 [n, H, W, 3], got {frames.dtype} {tuple(frames.shape)}")
+            raise
         for image in frames:
             self.frames_written += 1
             target = self._tmp / FRAME_NAME.format(self.frames_written)
             if not self._cv2.imwrite(str(target), np.ascontiguousarray(image[:, :, ::-1]), self._params):
                 self.abort()
                 raise OSError(f"could not write {target}")
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """PNG frames carry no audio; accepted and ignored (see ``vortex.media.sink.FrameSink``)."""
 
     def close(self) -> Path:
         """Move the finished folder over ``directory`` (an older folder there is replaced)."""
@@ -79,12 +82,3 @@ class PngFramesSink:
         if not self._closed:
             self._closed = True
             shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "PngFramesSink":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

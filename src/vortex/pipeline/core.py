@@ -20,6 +20,7 @@ from vortex.config import SAMPLE_RATE
 from vortex.devices import DeviceInfo, RssSampler, VramMonitor, choose_device
 from vortex.errors import DeadlineExceededError, InvalidInputError
 from vortex.media.atomic import write_text_atomic
+from vortex.media.hls import PLAYLIST_NAME
 from vortex.motion.controls import Controls
 from vortex.pipeline.duration import auto_frames, check_script_length, fit_speech
 from vortex.pipeline.result import SlotResult
@@ -197,22 +198,26 @@ class VortexPipeline:
         progress: Progress | None = None,
         deadline: float | None = None,
         return_frames: bool = False,
+        hls_dir: str | os.PathLike[str] | None = None,
     ) -> SlotResult:
         """Make one slot. Never raises for a failed slot (see ``success``/``error``; call
         ``raise_for_error()`` to raise it); Ctrl-C (cancellation) propagates after cleanup.
 
-        output: MP4 path; frames_dir: folder of PNG frames; buffer: float32 [T, 3, H, W] written
+        output: MP4 path; frames_dir: folder of PNG frames; hls_dir: a new or empty folder for an
+        HLS playlist whose segments appear while the slot renders; buffer: float32 [T, 3, H, W] written
         in place (T must equal the slot's frames for a fixed slot, at least them for auto);
         return_frames: allocate such a buffer and return it in ``frames_buffer``;
         report: JSON summary path, written for failures too.
         """
-        return await self._generate(recipe, _Inputs(), slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames)
+        return await self._generate(recipe, _Inputs(), slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames,
+                                    hls_dir)
 
     def generate_slot_sync(self, recipe: Recipe | dict, **kwargs: Any) -> SlotResult:
         """Blocking ``generate_slot`` (inside a running event loop it runs on a helper thread)."""
         return _run_sync(self.generate_slot(recipe, **kwargs))
 
-    async def _generate(self, recipe, inputs: _Inputs, slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames) -> SlotResult:
+    async def _generate(self, recipe, inputs: _Inputs, slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames,
+                        hls_dir=None) -> SlotResult:
         started = time.perf_counter()
         progress = progress or self.progress
         sampler = RssSampler().start()
@@ -224,10 +229,10 @@ class VortexPipeline:
             recipe = recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)
             recipe_dict = recipe.to_dict() if inputs.waveform is None else None
             slot_name = slot_id or recipe.slot_id or "slot"
-            if output is None and frames_dir is None and buffer is None and not return_frames:
-                raise InvalidInputError("nothing to produce: give an output MP4, a frames folder or a buffer")
+            if output is None and frames_dir is None and hls_dir is None and buffer is None and not return_frames:
+                raise InvalidInputError("nothing to produce: give an output MP4, a frames folder, an HLS folder or a buffer")
             await self._run(recipe, inputs, state, Deadline(deadline if deadline is not None else self.deadline),
-                            output, buffer, frames_dir, progress, return_frames)
+                            output, buffer, frames_dir, progress, return_frames, hls_dir)
             success, exc = True, None
         except asyncio.CancelledError:
             sampler.stop()
@@ -248,6 +253,7 @@ class VortexPipeline:
             exit_code=0 if exc is None else getattr(exc, "exit_code", 1),
             output=str(output) if success and output is not None else None,
             frames_dir=str(frames_dir) if success and frames_dir is not None else None,
+            hls_playlist=str(Path(hls_dir) / PLAYLIST_NAME) if success and hls_dir is not None else None,
             report=str(report) if report is not None else None,
             frames=state.get("frames", 0),
             fps=slot.fps if slot else 0,
@@ -275,7 +281,7 @@ class VortexPipeline:
         return result
 
     async def _run(self, recipe: Recipe, inputs: _Inputs, state: dict, deadline: Deadline, output, buffer, frames_dir,
-                   progress: Progress, return_frames: bool) -> None:
+                   progress: Progress, return_frames: bool, hls_dir) -> None:
         slot = recipe.slot
         state["slot"] = slot
         timings, warnings = state["timings"], state["warnings"]
@@ -348,7 +354,7 @@ class VortexPipeline:
         t0 = time.perf_counter()
         busy = await run_stage(
             "animation", self._render_stage, animator, portrait, controls, speech.waveform, output, frames_dir, target,
-            stop, deadline, progress, timeout=self.timeouts.animation, deadline=deadline, stop=stop,
+            stop, deadline, progress, hls_dir, timeout=self.timeouts.animation, deadline=deadline, stop=stop,
         )
         timings["render_encode"] = round(time.perf_counter() - t0, 4)
         timings["animation"], timings["encode"] = busy
@@ -389,18 +395,26 @@ class VortexPipeline:
 
     def _render_stage(self, animator, portrait: Portrait, controls: Controls, audio: np.ndarray, output, frames_dir,
                       target: np.ndarray | None, stop: threading.Event, deadline: Deadline,
-                      progress: Progress) -> tuple[float, float]:
+                      progress: Progress, hls_dir) -> tuple[float, float]:
         """Render on a producer thread, write sinks here; returns (render busy s, sink busy s)."""
         from vortex.media.frames import PngFramesSink
+        from vortex.media.hls import HlsSink
+        from vortex.media.sink import BufferSink, FrameSink
         from vortex.media.video import Mp4Writer
 
-        sinks = []
+        sinks: list[FrameSink] = []
         encode_seconds = 0.0
         try:
             if output is not None:
-                sinks.append(Mp4Writer(output, fps=controls.fps, size=portrait.size, audio=audio))
+                sinks.append(Mp4Writer(output, fps=controls.fps, size=portrait.size))
+            if hls_dir is not None:
+                sinks.append(HlsSink(hls_dir, fps=controls.fps, size=portrait.size))
             if frames_dir is not None:
                 sinks.append(PngFramesSink(frames_dir))
+            if target is not None:
+                sinks.append(BufferSink(target))
+            for sink in sinks:
+                sink.write_audio(audio)
             chunks = _Prefetch(lambda: animator.frames(portrait, controls, chunk=self.chunk_frames), stop)
             written = 0
             with progress.task("animation", total=controls.frames, unit="frame") as task:
@@ -413,9 +427,6 @@ class VortexPipeline:
                     n = chunk.shape[0]
                     for sink in sinks:
                         sink.write(chunk)
-                    if target is not None:
-                        np.multiply(chunk.transpose(0, 3, 1, 2), np.float32(1.0 / 255.0), out=target[written : written + n],
-                                    casting="unsafe")
                     written += n
                     encode_seconds += time.perf_counter() - t0
                     task.advance(n)

@@ -29,6 +29,8 @@ class SlotResult:
     exit_code: int = 0
     output: str | None = None
     frames_dir: str | None = None
+    hls_playlist: str | None = None
+    """The HLS media playlist (``index.m3u8`` in the ``hls_dir`` folder) when one was asked for."""
     report: str | None = None
     frames: int = 0
     fps: int = 0
@@ -61,6 +63,7 @@ class SlotResult:
             "exit_code": self.exit_code,
             "output": self.output,
             "frames_dir": self.frames_dir,
+            "hls_playlist": self.hls_playlist,
             "frames": self.frames,
             "fps": self.fps,
             "size": self.size,
