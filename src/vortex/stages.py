@@ -62,14 +62,22 @@ class Animator(Protocol):
 
 @runtime_checkable
 class FrameSink(Protocol):
-    """Takes frames as they are rendered; publishes its output only on ``close``.
+    """An output of a slot: frames and audio in as they come; published on ``close``.
 
     ``abort`` removes everything written (a failed, timed-out or cancelled slot leaves nothing).
-    Sinks that also carry sound (MP4, HLS) accept ``write_audio(samples)`` pieces as they come.
+    Every sink takes audio the same way (``write_audio``, pieces in order, before, between or
+    after their frames); those that hold none (PNG frames, the float buffer) ignore it. The sinks
+    are in ``vortex.media``: ``Mp4Writer``, ``HlsSink``, ``PngFramesSink``, ``BufferSink``.
     """
+
+    frames_written: int
 
     def write(self, chunk: np.ndarray) -> None:
         """uint8 [n, H, W, 3] RGB frames, the next ones in order."""
+        ...
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """float32 mono samples at the slot's rate, the next ones in order."""
         ...
 
     def close(self) -> object:

@@ -9,8 +9,9 @@ import pytest
 from vortex.errors import InvalidInputError
 from vortex.media.frames import PngFramesSink
 from vortex.media.hls import HlsSink
-from vortex.media.sink import BufferSink, FrameSink
+from vortex.media.sink import BufferSink
 from vortex.media.video import Mp4Writer, read_video
+from vortex.stages import FrameSink
 
 
 def _frames(n: int, size: int = 128) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The one interface every slot output implements, and the float32 buffer output.
+"""What every slot output shares (``vortex.stages.FrameSink``), and the float32 buffer output.
 
 A slot's frames and audio are made piece by piece (speech chunk by chunk, frames chunk by
 chunk), so every output takes both incrementally and decides itself what to keep:
@@ -16,26 +16,9 @@ feeds every sink the same way.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 import numpy as np
 
 from vortex.errors import InvalidInputError
-
-
-@runtime_checkable
-class FrameSink(Protocol):
-    """An output of a slot: frames and audio in, published on ``close``, removed on ``abort``."""
-
-    frames_written: int
-
-    def write(self, frames: np.ndarray) -> None: ...
-
-    def write_audio(self, samples: np.ndarray) -> None: ...
-
-    def close(self) -> object: ...
-
-    def abort(self) -> None: ...
 
 
 class SinkContext:

@@ -399,7 +399,8 @@ class VortexPipeline:
         """Render on a producer thread, write sinks here; returns (render busy s, sink busy s)."""
         from vortex.media.frames import PngFramesSink
         from vortex.media.hls import HlsSink
-        from vortex.media.sink import BufferSink, FrameSink
+        from vortex.media.sink import BufferSink
+        from vortex.stages import FrameSink
         from vortex.media.video import Mp4Writer
 
         sinks: list[FrameSink] = []
