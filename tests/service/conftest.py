@@ -143,3 +143,19 @@ def wait_final(client, slot_id: str, timeout: float = 300) -> dict:
 @pytest.fixture(scope="session")
 def wait_for():
     return wait_final
+
+
+@pytest.fixture(scope="session")
+def cli_bytes(tmp_path_factory):
+    """``cli_bytes(recipe)`` -> what ``vortex generate --recipe`` makes of it (a separate process)."""
+    return lambda recipe: generate_with_cli(recipe, tmp_path_factory.mktemp("cli"))
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """``run_cli(*args, timeout=...)`` -> the finished ``vortex`` process (text stdout/stderr)."""
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "vortex.cli", *args], capture_output=True, text=True, env=cli_env(),
+                              timeout=timeout)
+
+    return run

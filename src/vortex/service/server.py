@@ -80,14 +80,17 @@ def build_app(config: ServerConfig):
         try:
             yield
         finally:
+            running = len(service.store.jobs(status="running"))
             await service.stop()
+            print(f"vortex: stopped; {running} interrupted slot(s) re-run at the next start", file=sys.stderr, flush=True)
 
     app.router.lifespan_context = lifespan
     return app
 
 
 def serve(config: ServerConfig, announce=sys.stderr) -> int:
-    """Serve until Ctrl-C/SIGTERM; announces ``vortex: serving on http://HOST:PORT`` once listening
+    """Serve until Ctrl-C/SIGTERM (uvicorn then re-raises the signal, so the exit status says which);
+    announces ``vortex: serving on http://HOST:PORT`` once listening
     (``--port 0`` picks a free port, and this line says which)."""
     import uvicorn
 
