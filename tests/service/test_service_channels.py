@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from urllib.parse import urljoin
 
 import httpx
 
@@ -19,6 +20,7 @@ def test_channel_is_one_live_hls_stream_with_a_guide(server, small_recipe, wait_
         guide = http.get("/v1/channels/news").json()
         assert [entry["id"] for entry in guide["programme"]] == ids
         assert guide["next"] == {"id": ids[0]} and guide["on_air"] is None
+        assert "nothing on air yet" in http.get("/channels/news/index.m3u8").json()["detail"]  # first slot still rendering
         assert http.post("/v1/channels", json={"name": "news", "recipes": recipes}).status_code == 409
 
         appended = http.post("/v1/channels/news/slots", json=small_recipe(script="Goodnight.", seed=5))
@@ -32,15 +34,15 @@ def test_channel_is_one_live_hls_stream_with_a_guide(server, small_recipe, wait_
         lines = playlist.text.splitlines()
         assert lines[0] == "#EXTM3U" and "#EXT-X-ENDLIST" not in lines  # live: it grows
         assert lines.count("#EXT-X-DISCONTINUITY") == 2  # between the three slots
-        segments = [line for line in lines if line and not line.startswith("#")]
-        assert [s.split("/")[0] for s in segments] == sorted({s.split("/")[0] for s in segments}, key=ids.index)
-        assert {s.split("/")[0] for s in segments} == set(ids)
+        urls = [urljoin(f"{server.url}/channels/news/index.m3u8", line) for line in lines if line and not line.startswith("#")]
+        owners = [url.split("/slots/")[1].split("/")[0] for url in urls]
+        assert owners == sorted(owners, key=ids.index) and set(owners) == set(ids)  # programme order
         declared = sum(float(line[8:].split(",")[0]) for line in lines if line.startswith("#EXTINF:"))
 
         # the segments decode (an independent demuxer) to the slots' frames and length
         frames = 0
-        for segment in segments:
-            data = http.get(f"/channels/news/{segment}")
+        for url in urls:
+            data = http.get(url)
             assert data.status_code == 200 and data.headers["content-type"] == "video/mp2t"
             with av.open(io.BytesIO(data.content), format="mpegts") as ts:
                 assert ts.streams.video[0].codec_context.name == "h264" and ts.streams.audio
@@ -72,4 +74,6 @@ def test_channel_refusals(server, small_recipe):
         assert http.get("/v1/channels/ok").status_code == 404  # nothing of a refused channel exists
         assert http.get("/channels/nope/index.m3u8").status_code == 404
         assert http.post("/v1/channels/nope/slots", json=small_recipe()).status_code == 404
-        assert http.get("/channels/news/0123456789abcdef/seg_000.ts").status_code == 404
+        for path in ("/slots/0123456789abcdef/hls/segment_00000.ts", "/slots/0123456789abcdef/hls/..%2F..%2Fvortex.db",
+                     "/channels/..%2Fslots/index.m3u8"):
+            assert http.get(path).status_code == 404

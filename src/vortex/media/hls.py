@@ -245,14 +245,16 @@ def read_playlist(path: str | os.PathLike[str]) -> MediaPlaylist:
     return MediaPlaylist(file, tuple(segments), ENDLIST in lines)
 
 
-def channel_playlist(slot_playlists: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]) -> MediaPlaylist:
+def channel_playlist(slot_playlists: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str],
+                     live: bool = False) -> MediaPlaylist:
     """Join slots' media playlists, in order, into one channel playlist written atomically at ``output``.
 
     Each slot after the first starts with EXT-X-DISCONTINUITY (its timestamps start again and its
     encoder state is new); segment URIs are rewritten relative to ``output``'s folder. Every slot
     but the last must be complete; the channel ends (EXT-X-ENDLIST) when the last one has, and
     until then a player treats it as live and keeps polling. Rewrite it whenever a slot playlist
-    changes or a slot is added: segments are only ever appended.
+    changes or a slot is added: segments are only ever appended. ``live``: the channel takes more
+    slots later (``vortex serve``), so it never ends, even when every slot so far is complete.
     """
     if not slot_playlists:
         raise InvalidInputError("a channel playlist needs at least one slot playlist")
@@ -273,7 +275,7 @@ def channel_playlist(slot_playlists: Sequence[str | os.PathLike[str]], output: s
             lines += [f"#EXTINF:{segment.duration:.6f},", uri]
             longest = max(longest, segment.duration)
     lines[2] = f"#EXT-X-TARGETDURATION:{math.ceil(longest - 1e-6)}"
-    ended = slots[-1].ended
+    ended = slots[-1].ended and not live
     if ended:
         lines.append(ENDLIST)
     write_text_atomic(target, "\n".join(lines) + "\n")

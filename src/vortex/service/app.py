@@ -75,10 +75,10 @@ RECIPE_BODY = {
 }
 
 
-def _content(media_type: str, binary: bool = True) -> dict:
-    """A 200 response documented as ``media_type`` (errors stay JSON)."""
+def _content(*media_types: str, binary: bool = True) -> dict:
+    """A 200 response documented as one of ``media_types`` (errors stay JSON)."""
     schema = {"type": "string", "format": "binary"} if binary else {"type": "string"}
-    return {200: {"content": {media_type: {"schema": schema}}, "description": "OK"}, **ERRORS}
+    return {200: {"content": {media: {"schema": schema} for media in media_types}, "description": "OK"}, **ERRORS}
 
 
 def _error(status: int, detail: str, field: str | None = None, headers: dict | None = None) -> JSONResponse:
@@ -312,15 +312,17 @@ def create_app(service: SlotService | None = None, token: str | None = None, lim
 
     @app.get("/channels/{name}/index.m3u8", tags=["channels"], responses=_content("application/vnd.apple.mpegurl", binary=False),
              dependencies=[Depends(authorize)], response_class=Response,
-             summary="The channel as one live HLS playlist (grows as slots finish).")
-    async def channel_playlist(name: str) -> Response:
-        return Response(svc().channel_playlist(name), media_type="application/vnd.apple.mpegurl",
-                        headers={"Cache-Control": "no-cache"})
+             summary="The channel as one live HLS playlist (grows as slots finish; 404 until the first one has).")
+    async def channel_playlist(name: str) -> FileResponse:
+        return FileResponse(svc().channel_playlist(name), media_type="application/vnd.apple.mpegurl",
+                            headers={"Cache-Control": "no-cache"})
 
-    @app.get("/channels/{name}/{slot_id}/{segment}", tags=["channels"], responses=_content("video/mp2t"),
-             summary="One MPEG-TS segment of the channel.", response_class=Response, dependencies=[Depends(authorize)])
-    async def channel_segment(name: str, slot_id: str, segment: str) -> FileResponse:
-        return FileResponse(svc().channel_segment(name, slot_id, segment), media_type="video/mp2t")
+    @app.get("/slots/{slot_id}/hls/{name}", tags=["channels"], responses=_content("video/mp2t", "application/vnd.apple.mpegurl"),
+             response_class=Response, summary="A finished channel slot's HLS playlist or MPEG-TS segment (what channel playlists point at).",
+             dependencies=[Depends(authorize)])
+    async def slot_hls(slot_id: str, name: str) -> FileResponse:
+        path = svc().slot_hls_file(slot_id, name)
+        return FileResponse(path, media_type="video/mp2t" if path.suffix == ".ts" else "application/vnd.apple.mpegurl")
 
     # -- the page -------------------------------------------------------------------------------
 

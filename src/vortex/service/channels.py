@@ -1,9 +1,9 @@
 """Channels: ordered slots broadcast as one live HLS stream, and the programme guide.
 
-A channel's playlist lists the segments of its finished slots in programme order, up to the
-first slot not finished yet, with ``#EXT-X-DISCONTINUITY`` between slots (each slot's
-timestamps start at zero). It has no ``#EXT-X-ENDLIST``: it grows as slots finish, and players
-poll it. Failed or cancelled slots are skipped.
+A channel's playlist (``vortex.media.hls.channel_playlist``, live) lists the segments of its
+finished slots in programme order, up to the first slot not finished yet, with
+``#EXT-X-DISCONTINUITY`` between slots. It never has ``#EXT-X-ENDLIST``: it grows as slots
+finish or are appended, and players poll it. Failed or cancelled slots are skipped.
 
 The broadcast starts when the first slot is ready (``on_air_since``); from then on the
 programme position is the wall time since. The guide says which slot is on air, which is next,
@@ -13,7 +13,6 @@ and the lead time: how many seconds of finished video lie ahead of the broadcast
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -31,24 +30,10 @@ def check_channel_name(name: object) -> str:
 
 @dataclass(frozen=True)
 class PublishedSlot:
-    """A finished slot on the channel: its job id, length and HLS segments (seconds, file name)."""
+    """A finished slot on the channel: its job id and length."""
 
     job_id: str
     duration_sec: float
-    segments: tuple[tuple[float, str], ...]
-
-
-def channel_playlist(slots: list[PublishedSlot]) -> str:
-    """The live playlist text: segment URIs are ``<job_id>/<segment>`` relative to the playlist."""
-    target = max((math.ceil(d) for slot in slots for d, _ in slot.segments), default=2)
-    lines = ["#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
-             "#EXT-X-DISCONTINUITY-SEQUENCE:0", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for i, slot in enumerate(slots):
-        if i:
-            lines.append("#EXT-X-DISCONTINUITY")
-        for duration, name in slot.segments:
-            lines += [f"#EXTINF:{duration:.6f},", f"{slot.job_id}/{name}"]
-    return "\n".join(lines) + "\n"
 
 
 def programme_guide(programme: list[dict], published: list[PublishedSlot], on_air_since: float | None, now: float) -> dict:

@@ -7,6 +7,7 @@ DATA/slots/<id>/video.mp4         the finished slot
 DATA/slots/<id>/report.json       its report (also for a failed slot)
 DATA/slots/<id>/thumbnail.jpg     a frame for the programme guide
 DATA/slots/<id>/hls/              the slot cut into HLS segments (channel slots)
+DATA/channels/<name>/index.m3u8   a channel's live playlist (segments: ../../slots/<id>/hls/...)
 DATA/work/                        executors' private temporary folders, emptied at start
 ```
 
@@ -53,6 +54,10 @@ class SlotFiles:
     def hls(self, job_id: str) -> Path:
         return self.folder(job_id) / "hls"
 
+    def channel_playlist(self, name: str) -> Path:
+        """``name`` is checked by ``channels.check_channel_name`` before any channel exists."""
+        return self.root / "channels" / name / "index.m3u8"
+
     def upload(self, job_id: str, kind: str, suffix: str) -> Path:
         return self.folder(job_id) / f"{kind}{suffix}"
 
@@ -69,7 +74,7 @@ class SlotFiles:
     def sweep(self) -> list[Path]:
         """Delete the temporary files an interrupted write left (``.name.XXXX.partial.ext``)."""
         removed = []
-        for path in self.slots.rglob(".*.partial*"):
+        for path in [*self.slots.rglob(".*.partial*"), *self.root.glob("channels/*/.*.partial*")]:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

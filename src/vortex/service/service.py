@@ -16,14 +16,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import threading
 import time
 from pathlib import Path
 from typing import AsyncIterator
 
-from vortex.service.channels import PublishedSlot, channel_playlist, check_channel_name, programme_guide
+from vortex.media.hls import PLAYLIST_NAME, channel_playlist
+from vortex.service.channels import PublishedSlot, check_channel_name, programme_guide
 from vortex.service.executor import Executor, RenderJob, RenderOutcome, RenderProgress
 from vortex.service.files import SlotFiles
-from vortex.service.hls import PLAYLIST, read_segments, segment_mp4
+from vortex.service.hls import segment_mp4
 from vortex.service.limits import LimitError, ServiceLimits, check_audio, check_photo
 from vortex.service.metrics import Metrics
 from vortex.service.recipes import validate_network_recipe
@@ -65,6 +68,7 @@ class SlotService:
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.load_error: str | None = None
+        self._playlist_lock = threading.Lock()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -73,6 +77,8 @@ class SlotService:
         self._loop = asyncio.get_running_loop()
         self.files.sweep()
         self.recovered = self.store.recover()
+        for name in self.channel_names():  # a crash may have come between a slot's row and its channel's playlist
+            self._write_channel_playlist(name)
         if self.recovered:
             log.warning("re-running %d slot(s) interrupted by a restart: %s", len(self.recovered), ", ".join(self.recovered))
         self._tasks = [asyncio.create_task(self._load()), asyncio.create_task(self._schedule())]
@@ -298,6 +304,7 @@ class SlotService:
                           timings=report.get("timings", {}), duration_sec=report.get("duration_sec"), worker=outcome.worker)
         if outcome.success and job.channel is not None:
             self.store.put_on_air(job.channel, time.time())
+            self._write_channel_playlist(job.channel)
 
     # -- channels ---------------------------------------------------------------------------
 
@@ -328,31 +335,40 @@ class SlotService:
             raise LimitError(exc.status, f"recipes[{index}].{exc.field}", f"recipes[{index}].{exc}") from None
 
     def _published(self, name: str) -> tuple[list[JobRecord], list[PublishedSlot]]:
+        """The channel's jobs in programme order, and the finished ones that lead it (the
+        broadcast stops at the first slot that is not ready, skipping failed and cancelled ones)."""
         programme = self.store.jobs(channel=name)
         published = []
         for job in programme:
             if job.status in ("failed", "cancelled"):
                 continue
             if job.status != "done":
-                break  # programme order: nothing after a slot that is not ready yet
-            playlist = self.files.hls(job.id) / PLAYLIST
-            if not playlist.is_file():  # done before it was on a channel's HLS path (cannot happen) - skip
-                continue
-            published.append(PublishedSlot(job.id, job.duration_sec or 0.0, tuple(read_segments(playlist))))
+                break
+            published.append(PublishedSlot(job.id, job.duration_sec or 0.0))
         return programme, published
 
-    def channel_playlist(self, name: str) -> str:
+    def _write_channel_playlist(self, name: str) -> None:
+        """Rewrite ``channels/<name>/index.m3u8`` from the published slots (runs on worker threads)."""
+        with self._playlist_lock:
+            published = self._published(name)[1]
+            if published:
+                playlists = [self.files.hls(slot.job_id) / PLAYLIST_NAME for slot in published]
+                channel_playlist(playlists, self.files.channel_playlist(name), live=True)
+
+    def channel_playlist(self, name: str) -> Path:
         if self.store.channel(name) is None:
             raise NotFound(f"no channel {name!r}")
-        return channel_playlist(self._published(name)[1])
-
-    def channel_segment(self, name: str, job_id: str, segment: str) -> Path:
-        job = self.job(job_id)
-        if job.channel != name or job.status != "done" or "/" in segment or not segment.endswith(".ts"):
-            raise NotFound(f"no segment {segment!r} in channel {name!r}")
-        path = self.files.hls(job_id) / segment
+        path = self.files.channel_playlist(name)
         if not path.is_file():
-            raise NotFound(f"no segment {segment!r} in channel {name!r}")
+            raise NotFound(f"channel {name!r} has nothing on air yet; its first slot is still rendering")
+        return path
+
+    def slot_hls_file(self, job_id: str, name: str) -> Path:
+        """A file of a finished slot's HLS folder (the segments channel playlists point at)."""
+        job = self.job(job_id)
+        path = self.files.hls(job.id) / name
+        if job.status != "done" or not _HLS_FILE.match(name) or not path.is_file():
+            raise NotFound(f"slot {job_id} has no HLS file {name!r}")
         return path
 
     def channel_guide(self, name: str) -> dict:
@@ -369,6 +385,9 @@ class SlotService:
 
     def channel_names(self) -> list[str]:
         return [channel.name for channel in self.store.channels()]
+
+
+_HLS_FILE = re.compile(r"^(segment_\d{5}\.ts|index\.m3u8)$")
 
 
 def thumbnail_jpeg(video: bytes, width: int = 256) -> bytes:
