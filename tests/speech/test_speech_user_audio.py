@@ -1,0 +1,31 @@
+"""Audio a user brings without a transcript, on a human recording the project did not make."""
+
+from pathlib import Path
+
+import numpy as np
+
+from vortex.evaluation.articulation import is_bilabial
+from vortex.media.audio import load_audio
+from vortex.speech.align import align_transcript
+from vortex.speech.external import speech_from_audio
+
+RECORDING = Path(__file__).parent / "data" / "librivox_sense_and_sensibility_0930.flac"
+SPOKEN = "he might even have been made amiable himself"
+FPS = 24
+
+
+def test_human_recording_without_transcript_is_timed_by_whisper_with_every_closure():
+    """The default path (Whisper tiny.en + alignment) runs in the default install and places every
+    bilabial within ±2 frames of where the true transcript's alignment puts it (the lip-sync
+    evaluation's tolerance)."""
+    speech = speech_from_audio(RECORDING)
+    assert speech.metadata["timeline_source"] == "whisper", speech.metadata
+    assert "amiable" in speech.metadata["asr_text"].lower()
+    waveform, _ = load_audio(RECORDING, 24000)
+    reference = [p for p in align_transcript(waveform, 24000, SPOKEN).phones if is_bilabial(p.symbol)]
+    found = [p for p in speech.phones if is_bilabial(p.symbol)]
+    assert len(reference) >= 6  # m, b, m, m, b, m
+    slack = 2 / FPS
+    for ref in reference:
+        assert any(p.start <= ref.end + slack and p.end >= ref.start - slack for p in found), (ref, found)
+    assert np.isclose(speech.duration, waveform.size / 24000, atol=1 / 24000)
