@@ -207,7 +207,11 @@ def test_rss_sampler_sees_a_large_allocation():
     with RssSampler(interval=0.005) as sampler:
         baseline = sampler.peak_mb
         block = np.ones(300 * 1024 * 1024 // 8)  # 300 MB, touched
-        time.sleep(0.05)
+        # The sampler thread runs every 5 ms when it gets a core; on a loaded machine it may not
+        # for a while, so hold the block until it has been sampled (bounded), then free it.
+        waited_until = time.monotonic() + 30.0
+        while sampler.peak_mb - baseline <= 250 and time.monotonic() < waited_until:
+            time.sleep(0.01)
         del block
     assert sampler.peak_mb - baseline > 250
 
