@@ -1,14 +1,18 @@
-"""The chunk loop both Kokoro backends share: chunks -> joined waveform + phone timeline -> ``Speech``.
+"""The chunk loop both Kokoro backends share: chunks -> ``SpeechChunk``s as they are made -> ``Speech``.
 
 The ONNX and PyTorch backends differ only in how one chunk becomes audio (``ChunkRunner``);
 padding tokens, the silences after sentences and phrases, the emotion's gain, the timeline
-and the common metadata are the same, so they live here once.
+and the common metadata are the same, so they live here once. Every chunk is finished on its
+own (gain, peak limit and silent-edge trimming judged within it), so a slot can animate the
+first sentence while the next is synthesized (``SpeechStream``), and the joined ``Speech`` is
+the same whether it was streamed or not.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -16,7 +20,8 @@ from vortex.config import SAMPLE_RATE
 from vortex.progress import Progress
 from vortex.speech.g2p import Chunk, Phonemized
 from vortex.speech.speech import PAUSE, Speech
-from vortex.speech.timeline import TimedToken, build_timeline
+from vortex.speech.timeline import TimedToken, fold_tokens, timeline_from_folded
+from vortex.speech.timeline import trim_pause_edges as trim_edges
 from vortex.speech.voices import Emotion
 
 PAD = "$"
@@ -26,6 +31,144 @@ PEAK_LIMIT = 0.99
 ChunkRunner = Callable[[int, Chunk], tuple[np.ndarray, np.ndarray]]
 """``(chunk index, chunk) -> (audio, samples per token)``; ``samples`` covers the two pads too
 (``len(chunk.symbols) + 2`` entries) and sums exactly to ``len(audio)``."""
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """One chunk of speech, final as soon as it is made (kokoro's per-chunk ``Result``).
+
+    waveform: float32 [n] mono, the emotion's gain applied (peaks limited within the chunk), the
+    silence joining it to the next chunk included. folded: its phones as (symbol, samples,
+    word_index, stressed), summing to n; a pause at either end merges with its neighbour's.
+    """
+
+    index: int
+    count: int
+    waveform: np.ndarray
+    folded: tuple[tuple[str, int, int | None, bool], ...]
+
+    @property
+    def last(self) -> bool:
+        return self.index == self.count - 1
+
+
+class SpeechStream:
+    """Speech chunk by chunk: iterate for ``SpeechChunk``s as they are synthesized; ``speech()``
+    is everything so far as one ``Speech`` (the whole script once iteration ends).
+
+    Each chunk's timeline is exact and final when it arrives, except that its closing pause
+    grows when the next chunk's leading silence joins it: ``known_until`` says up to where the
+    timeline can no longer change. Joining chunk by chunk gives exactly what ``synthesize``
+    returns (it is this stream, run to the end).
+    """
+
+    def __init__(self, chunks: Iterator[SpeechChunk], words: tuple[str, ...], *, sample_rate: int = SAMPLE_RATE,
+                 voice: str = "", text: str = "", metadata: dict[str, Any] | None = None,
+                 whole: Speech | None = None) -> None:
+        self._chunks = chunks
+        self._whole = whole
+        self.words = words
+        self.sample_rate = sample_rate
+        self.voice, self.text = voice, text
+        self.metadata = dict(metadata or {})
+        self._pieces: list[np.ndarray] = []
+        self._folded: list[tuple[str, int, int | None, bool]] = []
+        self.samples = 0
+        self.done = False
+
+    @classmethod
+    def whole(cls, speech: Speech) -> "SpeechStream":
+        """A finished ``Speech`` (a recording, or an engine without chunked synthesis) as one chunk."""
+        stream = cls(iter(()), tuple(w.text for w in speech.words), sample_rate=speech.sample_rate, voice=speech.voice,
+                     text=speech.text, metadata=speech.metadata, whole=speech)
+        stream.samples, stream.done = len(speech.waveform), True
+        return stream
+
+    def __iter__(self) -> Iterator[SpeechChunk]:
+        if self._whole is not None:
+            yield SpeechChunk(0, 1, self._whole.waveform, ())
+            return
+        try:
+            for chunk in self._chunks:
+                self._pieces.append(chunk.waveform)
+                for item in chunk.folded:
+                    if self._folded and item[0] == PAUSE and self._folded[-1][0] == PAUSE:
+                        self._folded[-1] = (PAUSE, self._folded[-1][1] + item[1], None, False)
+                    else:
+                        self._folded.append(item)
+                self.samples += len(chunk.waveform)
+                self.done = chunk.last
+                yield chunk
+        finally:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()  # releases the engine's lock when the consumer stops early
+
+    @property
+    def known_until(self) -> float:
+        """Seconds before which the timeline is final (everything once the stream is done)."""
+        if self.done or not self._folded:
+            return self.samples / self.sample_rate if self.done else 0.0
+        start = self.samples - (self._folded[-1][1] if self._folded[-1][0] == PAUSE else 0)
+        return start / self.sample_rate
+
+    def speech(self) -> Speech:
+        """The speech so far (its last pause still open until the stream is done)."""
+        if self._whole is not None:
+            return self._whole
+        waveform = np.concatenate(self._pieces) if self._pieces else np.zeros(0, np.float32)
+        phones, words = timeline_from_folded(self._folded, self.words, self.sample_rate)
+        metadata = dict(self.metadata)
+        metadata["chunks"] = len(self._pieces)
+        return Speech(waveform=waveform, phones=phones, words=words, sample_rate=self.sample_rate, voice=self.voice,
+                      text=self.text, metadata=metadata)
+
+    def join(self) -> Speech:
+        """Run the stream to its end and return the whole ``Speech``."""
+        for _ in self:
+            pass
+        return self.speech()
+
+
+def stream_chunks(
+    run_chunk: ChunkRunner,
+    phonemized: Phonemized,
+    emotion: Emotion,
+    *,
+    progress: Progress | None = None,
+    lock: AbstractContextManager | None = None,
+    trim_pause_edges: bool = False,
+) -> Iterator[SpeechChunk]:
+    """Run the chunks one by one: audio, the emotion's pause after it, its gain, its phones.
+
+    lock: held while the chunks run (one synthesis at a time per backend instance); a consumer
+    that stops early must close the generator (``SpeechStream`` does) to release it.
+    trim_pause_edges: silent phone edges next to pauses move into the pauses, judged within the
+    chunk (the ONNX backend does, on top of its 60 ms lead shift; the PyTorch backend keeps the
+    model's duration grid as is).
+    """
+    progress = progress or Progress.quiet()
+    pauses = {"sentence": emotion.sentence_pause, "phrase": emotion.phrase_pause}
+    count = len(phonemized.chunks)
+    with lock or nullcontext(), progress.task("speech", total=count, unit="chunk") as task:
+        for index, chunk in enumerate(phonemized.chunks):
+            audio, samples = run_chunk(index, chunk)
+            pieces = [audio]
+            tokens = [TimedToken(PAD, int(samples[0]))]
+            tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
+            tokens.append(TimedToken(PAD, int(samples[-1])))
+            pause = pauses.get(chunk.pause_after, 0.0)
+            if pause > 0:
+                n = int(round(pause * SAMPLE_RATE))
+                pieces.append(np.zeros(n, dtype=np.float32))
+                tokens.append(TimedToken(PAUSE, n))
+            waveform = apply_gain(np.concatenate(pieces).astype(np.float32, copy=False), emotion.gain)
+            folded = fold_tokens(tokens)
+            assert sum(item[1] for item in folded) == len(waveform)
+            if trim_pause_edges:
+                folded = trim_edges(folded, waveform)
+            yield SpeechChunk(index, count, waveform, tuple(folded))
+            task.advance(1)
 
 
 def synthesize_chunks(
@@ -43,55 +186,26 @@ def synthesize_chunks(
     progress: Progress | None = None,
     lock: AbstractContextManager | None = None,
     trim_pause_edges: bool = False,
-) -> Speech:
-    """Run every chunk, join them with the emotion's pauses, apply its gain and time the phones.
+    stream: bool = False,
+) -> Speech | SpeechStream:
+    """Every chunk joined into one ``Speech`` (``stream=True``: the ``SpeechStream`` itself).
 
     speed, model_speed, backend, voice_recipe: reported in ``Speech.metadata`` (with the emotion,
     chunk count and phonemes), followed by the backend's ``extra_metadata``.
-    lock: held while the chunks run (one synthesis at a time per backend instance).
-    trim_pause_edges: pass the waveform to ``build_timeline`` so silent phone edges next to
-    pauses move into the pauses (the ONNX backend does, on top of its 60 ms lead shift; the
-    PyTorch backend keeps the model's duration grid as is).
     """
-    progress = progress or Progress.quiet()
-    pauses = {"sentence": emotion.sentence_pause, "phrase": emotion.phrase_pause}
-    pieces: list[np.ndarray] = []
-    tokens: list[TimedToken] = []
-    with lock or nullcontext(), progress.task("speech", total=len(phonemized.chunks), unit="chunk") as task:
-        for index, chunk in enumerate(phonemized.chunks):
-            audio, samples = run_chunk(index, chunk)
-            pieces.append(audio)
-            tokens.append(TimedToken(PAD, int(samples[0])))
-            tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
-            tokens.append(TimedToken(PAD, int(samples[-1])))
-            pause = pauses.get(chunk.pause_after, 0.0)
-            if pause > 0:
-                n = int(round(pause * SAMPLE_RATE))
-                pieces.append(np.zeros(n, dtype=np.float32))
-                tokens.append(TimedToken(PAUSE, n))
-            task.advance(1)
-
-    waveform = apply_gain(np.concatenate(pieces).astype(np.float32, copy=False), emotion.gain)
-    assert sum(t.samples for t in tokens) == len(waveform)
-    phones, words = build_timeline(tokens, phonemized.words, SAMPLE_RATE, waveform if trim_pause_edges else None)
-    return Speech(
-        waveform=waveform,
-        phones=phones,
-        words=words,
-        sample_rate=SAMPLE_RATE,
-        voice=voice,
-        text=text,
-        metadata={
-            "backend": backend,
-            "voice_recipe": voice_recipe,
-            "emotion": emotion.id,
-            "speed": float(speed),
-            "model_speed": model_speed,
-            "chunks": len(phonemized.chunks),
-            "phonemes": phonemized.phonemes,
-            **(extra_metadata or {}),
-        },
-    )
+    metadata = {
+        "backend": backend,
+        "voice_recipe": voice_recipe,
+        "emotion": emotion.id,
+        "speed": float(speed),
+        "model_speed": model_speed,
+        "chunks": len(phonemized.chunks),
+        "phonemes": phonemized.phonemes,
+        **(extra_metadata or {}),
+    }
+    chunks = stream_chunks(run_chunk, phonemized, emotion, progress=progress, lock=lock, trim_pause_edges=trim_pause_edges)
+    speech_stream = SpeechStream(chunks, phonemized.words, voice=voice, text=text, metadata=metadata)
+    return speech_stream if stream else speech_stream.join()
 
 
 def apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:

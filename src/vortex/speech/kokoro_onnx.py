@@ -20,7 +20,7 @@ import numpy as np
 from vortex.config import SAMPLE_RATE
 from vortex.errors import MissingResourceError
 from vortex.progress import Progress
-from vortex.speech.chunked import fit_to_audio, synthesize_chunks
+from vortex.speech.chunked import SpeechStream, fit_to_audio, synthesize_chunks
 from vortex.speech.g2p import CHUNK_TOKENS, G2P, Chunk
 from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patched_model_path
 from vortex.speech.speech import Speech
@@ -90,6 +90,17 @@ class KokoroOnnxSpeech:
         progress: Progress | None = None,
     ) -> Speech:
         """Speak ``text`` (English). Raises InvalidInputError for empty text, unknown voice/emotion, bad speed."""
+        return self.stream(text, voice, speed, emotion, progress).join()
+
+    def stream(
+        self,
+        text: str,
+        voice: str = DEFAULT_VOICE,
+        speed: float = 1.0,
+        emotion: str = DEFAULT_EMOTION,
+        progress: Progress | None = None,
+    ) -> SpeechStream:
+        """``synthesize`` chunk by chunk: the input is checked now, each chunk is made as it is iterated."""
         check_text(text)
         voice_obj = get_voice(voice)
         emotion_obj = get_emotion(emotion)
@@ -110,6 +121,7 @@ class KokoroOnnxSpeech:
             progress=progress,
             lock=self._lock,
             trim_pause_edges=True,
+            stream=True,
         )
 
     def _run_chunk(self, chunk: Chunk, pack: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 from vortex.models.registry import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES, require
 from vortex.progress import Progress
-from vortex.speech.chunked import fit_to_audio, synthesize_chunks
+from vortex.speech.chunked import SpeechStream, fit_to_audio, synthesize_chunks
 from vortex.speech.g2p import G2P, Chunk
 from vortex.speech.kokoro_model import SAMPLES_PER_UNIT
 from vortex.speech.speech import Speech
@@ -194,6 +194,17 @@ class KokoroTorchSpeech:
         emotion: str = DEFAULT_EMOTION,
         progress: Progress | None = None,
     ) -> Speech:
+        return self.stream(text, voice, speed, emotion, progress).join()
+
+    def stream(
+        self,
+        text: str,
+        voice: str = DEFAULT_ENGLISH_VOICE,
+        speed: float = 1.0,
+        emotion: str = DEFAULT_EMOTION,
+        progress: Progress | None = None,
+    ) -> SpeechStream:
+        """``synthesize`` chunk by chunk (``vortex.speech.chunked.SpeechStream``)."""
         check_text(text)
         voice_obj = english_voice(voice)
         emotion_obj = get_emotion(emotion)
@@ -213,6 +224,7 @@ class KokoroTorchSpeech:
             extra_metadata={"device": self.device, "seed": self.seed},
             progress=progress,
             lock=self._lock,
+            stream=True,
         )
 
     def token_ids(self, chunk: Chunk) -> list[int]:

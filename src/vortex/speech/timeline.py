@@ -145,6 +145,13 @@ def build_timeline(
     folded = fold_tokens(tokens)
     if waveform is not None:
         folded = trim_pause_edges(folded, waveform)
+    return timeline_from_folded(folded, word_texts, sample_rate)
+
+
+def timeline_from_folded(
+    folded: list[tuple[str, int, int | None, bool]], word_texts: tuple[str, ...], sample_rate: int
+) -> tuple[tuple[Phone, ...], tuple[Word, ...]]:
+    """Folded phones (symbol, samples, word_index, stressed) -> phones and words in seconds."""
     spans: dict[int, list[int]] = {}
     position = 0
     bounds = []
