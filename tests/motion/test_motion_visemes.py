@@ -47,3 +47,12 @@ def test_targets_are_articulatorily_ordered():
 def test_unknown_symbol_is_a_neutral_consonant():
     assert viseme_of("Ж") is Viseme.NEUTRAL
     np.testing.assert_array_equal(phone_target("Ж"), np.asarray(VISEMES[Viseme.NEUTRAL].target, np.float32))
+
+
+def test_the_vowel_visemes_are_exactly_the_alphabets_vowels():
+    """Vowels are defined once, by the speech alphabet; the viseme table must agree with it."""
+    from vortex.motion.visemes import GLIDES
+    from vortex.speech.speech import VOWELS
+
+    table_vowels = {s for s, v in PHONE_VISEME.items() if VISEMES[v].vowel and s not in GLIDES}
+    assert table_vowels == set(VOWELS)

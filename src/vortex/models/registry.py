@@ -140,10 +140,21 @@ _FLUX = ModelBackend(
     note="needs: pip install 'vortex[flux]' (+ bitsandbytes on CUDA for NF4); about 34 GB on disk",
 )
 
-def _liveportrait() -> ModelBackend:
-    # The animator's loader owns the file list (and its error messages); the registry reads it.
-    from vortex.animators.liveportrait import loader
+LIVEPORTRAIT_REPO = "KwaiVGI/LivePortrait"
+LIVEPORTRAIT_SUBFOLDER = "liveportrait"
+"""The folder of the HF repository holding the human model (dropped in the local layout)."""
+LIVEPORTRAIT_BASE_FILES = {
+    "appearance": "base_models/appearance_feature_extractor.pth",
+    "motion": "base_models/motion_extractor.pth",
+    "warping": "base_models/warping_module.pth",
+    "generator": "base_models/spade_generator.pth",
+}
+"""Network name -> file (the animator's loader reads them; the registry lists and fetches them)."""
+LIVEPORTRAIT_RETARGETING_FILE = "retargeting_models/stitching_retargeting_module.pth"
+LIVEPORTRAIT_FILES = (*LIVEPORTRAIT_BASE_FILES.values(), LIVEPORTRAIT_RETARGETING_FILE)
 
+
+def _liveportrait() -> ModelBackend:
     approx = {  # float32 parameter counts x 4 bytes, from the reference manifest
         "base_models/appearance_feature_extractor.pth": 3_400_000,
         "base_models/motion_extractor.pth": 112_600_000,
@@ -155,9 +166,9 @@ def _liveportrait() -> ModelBackend:
         name="liveportrait",
         stage="animator",
         title="LivePortrait (human) networks F, M, W, G and the retargeting MLPs",
-        repo_id=loader.HF_REPO,
+        repo_id=LIVEPORTRAIT_REPO,
         license="MIT (code), see the repository for the weights",
-        files=tuple(ModelFile(f"{loader.HF_SUBFOLDER}/{path}", path, approx.get(path, 0)) for path in loader.ALL_FILES),
+        files=tuple(ModelFile(f"{LIVEPORTRAIT_SUBFOLDER}/{path}", path, approx.get(path, 0)) for path in LIVEPORTRAIT_FILES),
         note="needs: pip install 'vortex[torch]'",
     )
 

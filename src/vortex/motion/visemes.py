@@ -19,7 +19,7 @@ from enum import Enum
 
 import numpy as np
 
-from vortex.speech.speech import PAUSE
+from vortex.speech.speech import PAUSE, is_vowel  # noqa: F401 - vowels are the alphabet's (speech)
 
 ARTICULATION_CHANNELS: tuple[str, ...] = ("jaw_open", "mouth_wide", "mouth_round", "lip_press")
 """The channels visemes drive, in the column order of every target/dominance array here."""
@@ -122,10 +122,6 @@ def is_bilabial(symbol: str) -> bool:
 
 GLIDES = frozenset("wjɥ")
 """Semivowels share a vowel's mouth shape (w rounded, j spread) but are consonants."""
-
-
-def is_vowel(symbol: str) -> bool:
-    return symbol not in GLIDES and VISEMES[viseme_of(symbol)].vowel
 
 
 def phone_target(symbol: str) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError
-from vortex.speech.speech import Phone, Speech
+from vortex.speech.speech import Phone, Speech, is_vowel
 
 AudioSource = str | os.PathLike | np.ndarray
 RECOGNIZERS = ("auto", "whisper", "phones")
@@ -136,7 +136,6 @@ def infer_stress(phones: tuple[Phone, ...]) -> tuple[Phone, ...]:
     as one) is marked when it lasts at least ``STRESS_MIN_NUCLEUS_S``, which leaves most short
     function words unstressed. Timelines that already have stress come back unchanged.
     """
-    from vortex.motion.visemes import is_vowel
 
     if any(p.stressed for p in phones):
         return phones

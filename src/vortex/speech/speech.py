@@ -10,6 +10,13 @@ from vortex.config import SAMPLE_RATE
 
 PAUSE = "_"
 """Phone symbol for any stretch without speech: leading/trailing silence, punctuation, joins."""
+VOWELS = frozenset("aɑæʌɔɒɐIWY" "əɛɜɚᵊɤ" "iɪeɨᵻɯA" "uʊoyøœOQ")
+"""The vowels of the phone alphabet (misaki's one-letter diphthongs included); glides (w j ɥ) are
+consonants. Stress, nods and vowel checks everywhere read this one set."""
+
+
+def is_vowel(symbol: str) -> bool:
+    return symbol in VOWELS
 
 
 @dataclass(frozen=True)

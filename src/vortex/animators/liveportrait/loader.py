@@ -23,19 +23,23 @@ from typing import TYPE_CHECKING, Any
 from vortex.config import models_dir
 from vortex.errors import MissingResourceError, ModelIntegrityError
 
+from vortex.models.registry import (
+    LIVEPORTRAIT_BASE_FILES,
+    LIVEPORTRAIT_FILES,
+    LIVEPORTRAIT_REPO,
+    LIVEPORTRAIT_RETARGETING_FILE,
+    LIVEPORTRAIT_SUBFOLDER,
+)
+
 if TYPE_CHECKING:
     import torch
 
-HF_REPO = "KwaiVGI/LivePortrait"
-HF_SUBFOLDER = "liveportrait"
-BASE_FILES = {
-    "appearance": "base_models/appearance_feature_extractor.pth",
-    "motion": "base_models/motion_extractor.pth",
-    "warping": "base_models/warping_module.pth",
-    "generator": "base_models/spade_generator.pth",
-}
-RETARGETING_FILE = "retargeting_models/stitching_retargeting_module.pth"
-ALL_FILES = (*BASE_FILES.values(), RETARGETING_FILE)
+# The file list is the models registry's (it lists, fetches and checks them); the loader reads them.
+HF_REPO = LIVEPORTRAIT_REPO
+HF_SUBFOLDER = LIVEPORTRAIT_SUBFOLDER
+BASE_FILES = LIVEPORTRAIT_BASE_FILES
+RETARGETING_FILE = LIVEPORTRAIT_RETARGETING_FILE
+ALL_FILES = LIVEPORTRAIT_FILES
 
 
 def weights_dir(root: Path | str | None = None) -> Path:
