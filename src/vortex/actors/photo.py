@@ -15,7 +15,6 @@ first detection mapped through the same affine transform.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 
@@ -26,7 +25,6 @@ from vortex.actors.images import load_image
 from vortex.actors.portrait import Portrait
 from vortex.errors import InvalidInputError
 
-log = logging.getLogger(__name__)
 
 MIN_SIZE, MAX_SIZE = 256, 1024
 MIN_FACE_PX = 48
@@ -99,8 +97,9 @@ def _warp(rgb: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
 def photo_actor(source: str | os.PathLike[str] | np.ndarray, size: int = 512, detector: FaceMeshDetector | None = None) -> Portrait:
     """Detect, align and crop the main face of a photo into a ``size`` square ``Portrait``.
 
-    ``details["warnings"]`` lists everything worth telling the user (conversions, downscales,
-    extra faces ignored); each is also logged at WARNING level.
+    ``warnings`` (also ``details["warnings"]``) lists everything worth telling the user
+    (conversions, downscales, extra faces ignored); callers report them (a slot puts them in its
+    result, ``vortex cast`` prints them), so nothing is logged here.
     """
     if not isinstance(size, (int, np.integer)) or not MIN_SIZE <= int(size) <= MAX_SIZE:
         raise InvalidInputError(f"size must be {MIN_SIZE}..{MAX_SIZE} pixels, got {size}")
@@ -136,15 +135,14 @@ def photo_actor(source: str | os.PathLike[str] | np.ndarray, size: int = 512, de
         if np.linalg.norm(best.points[4, :2] - nose) < 0.1 * size:
             mapped, landmarks_from = best.points, "redetected"
     mesh = FaceMesh(np.asarray(mapped, np.float32))
-    for note in notes:
-        log.warning("%s: %s", loaded.name, note)
     details = {
         "path": loaded.name, "original_size": list(loaded.original_size), "crop": crop,
         "landmarks_from": landmarks_from, "faces_found": len(faces), "warnings": notes,
         "face_height_px": round(float(height), 1), "mouth_aperture": round(mesh.mouth_aperture, 4),
     }
     return Portrait(image=np.ascontiguousarray(image), landmarks=mesh.ibug68, face_box=mesh.box,
-                    source="photo", mesh=mesh.points, details=details)
+                    source="photo", mesh=mesh.points, details=details,
+                    warnings=tuple(f"{loaded.name}: {note}" for note in notes))
 
 
 def detect_faces(detector: FaceMeshDetector, rgb: np.ndarray) -> list[FaceMesh]:

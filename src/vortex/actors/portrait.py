@@ -34,6 +34,7 @@ class Portrait:
         source gives one (photo actors), else None.
     source: "procedural", "photo" or "flux"; ``details`` records prompt/seed/path and any
         layer information the source knows (e.g. procedural lip and skin colours).
+    warnings: notes for the user; a slot reports them in ``SlotResult.warnings``.
     """
 
     image: np.ndarray
@@ -42,6 +43,8 @@ class Portrait:
     source: str
     mesh: np.ndarray | None = None
     details: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What the user should hear about how the actor was made (a rotated photo, extra faces...)."""
 
     @property
     def size(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from vortex.errors import InvalidInputError
 
@@ -74,6 +75,10 @@ def _cast(args: argparse.Namespace) -> int:
 
         portrait = photo_actor(args.photo, size=args.size)
     save_portrait(portrait, args.output, args.landmarks)
-    progress.log("wrote", output=args.output, landmarks=args.landmarks, source=portrait.source,
-                 warnings=len(portrait.details.get("warnings", [])))
+    for warning in portrait.warnings:
+        if progress.mode == "json":
+            progress.log("warning", stage="actor", message=warning)
+        elif progress.mode == "bar":
+            print(f"vortex: warning: {warning}", file=sys.stderr)
+    progress.log("wrote", output=args.output, landmarks=args.landmarks, source=portrait.source, warnings=len(portrait.warnings))
     return 0
