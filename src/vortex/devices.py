@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -78,6 +79,18 @@ def _cpu_name() -> str:
     import platform
 
     return platform.processor() or platform.machine()
+
+
+TRANSIENT_ERRNOS = frozenset({errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.ETIMEDOUT, errno.ESTALE})
+"""OS errors worth another try: a busy or stalled file (weights on a network mount), an interrupted read."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that can pass by themselves: a GPU another process holds ("busy or
+    unavailable"), a busy, stalled or interrupted file read. Never invalid input or missing files."""
+    if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
+        return True
+    return "CUDA" in str(exc) and "busy or unavailable" in str(exc)
 
 
 def is_cuda_oom(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -160,10 +160,6 @@ class Recipe:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"cannot read recipe {p}: {exc}") from None
         return cls.from_json(text, base_dir=p.parent)
-
-    def with_slot(self, **changes: Any) -> "Recipe":
-        """A copy with slot fields replaced, validated again (used by CLI overrides)."""
-        return Recipe.from_dict(replace(self, slot=replace(self.slot, **changes)).to_dict())
 
     # -- serialisation ----------------------------------------------------------------------
 

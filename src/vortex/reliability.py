@@ -244,13 +244,3 @@ def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | Non
                 raise
             sleep(delay)
     raise AssertionError("unreachable")
-
-
-@dataclass
-class StageClock:
-    """Wall seconds per stage, in the order stages finished."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def record(self, stage: str, started: float) -> None:
-        self.seconds[stage] = round(time.perf_counter() - started, 4)

@@ -134,10 +134,3 @@ def test_invalid_json_text_says_where():
         Recipe.from_json('{"audio_track": ')
     with pytest.raises(InvalidInputError, match="recipe file not found"):
         Recipe.from_file("/nonexistent/recipe.json")
-
-
-def test_slot_overrides_are_validated_again():
-    recipe = Recipe.from_dict(NETWORK_RECIPE)
-    assert recipe.with_slot(fps=30).slot.fps == 30
-    with pytest.raises(InvalidInputError, match="slot.size"):
-        recipe.with_slot(size=2048)

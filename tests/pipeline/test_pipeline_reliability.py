@@ -239,3 +239,18 @@ def test_vram_monitor_enforces_limits_on_cuda():
     finally:
         torch.cuda.empty_cache()
         torch.cuda.set_per_process_memory_fraction(1.0, 0)
+
+
+def test_transient_failures_are_told_apart_from_lasting_ones():
+    """What a backend load retries (``VortexPipeline`` wraps these in TransientError): a busy or
+    stalled file, a GPU another process holds; never a missing file or bad input."""
+    import errno
+
+    from vortex.devices import is_transient
+
+    assert is_transient(OSError(errno.EBUSY, "Device or resource busy"))
+    assert is_transient(OSError(errno.ETIMEDOUT, "Connection timed out"))
+    assert is_transient(RuntimeError("CUDA error: all CUDA-capable devices are busy or unavailable"))
+    assert not is_transient(FileNotFoundError(errno.ENOENT, "No such file"))
+    assert not is_transient(InvalidInputError("bad"))
+    assert not is_transient(RuntimeError("CUDA out of memory"))
