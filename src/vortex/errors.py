@@ -1,6 +1,7 @@
 """Typed errors for every stage, so the CLI can map them to exit codes and one-line messages.
 
-Exit codes: 2 for input the user can fix, 3 for timeouts and deadlines, 1 for everything else.
+Exit codes: 2 for input the user can fix, 3 for timeouts and deadlines, 130 for a cancelled slot,
+1 for everything else.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class CudaOutOfMemoryError(VortexError):
     """The GPU ran out of memory; reported as such rather than as a generic crash."""
 
     exit_code = 1
+
+
+class SlotCancelledError(VortexError):
+    """The caller cancelled the slot (``SlotRequest.cancel``); it stopped at its next chunk, leaving nothing."""
+
+    exit_code = 130
 
 
 class DeadlineExceededError(VortexError, TimeoutError):

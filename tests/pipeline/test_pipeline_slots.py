@@ -14,7 +14,7 @@ import pytest
 from vortex.errors import CudaOutOfMemoryError, InvalidInputError
 from vortex.media.hls import read_playlist
 from vortex.media.video import iter_frames, read_video
-from vortex.pipeline import TAIL_SEC, VortexPipeline, _typed, animate, fit_speech
+from vortex.pipeline import TAIL_SEC, VortexPipeline, animate, fit_speech, typed_error
 from vortex.reliability import StageTimeouts
 from vortex.speech.speech import PAUSE, Phone, Speech
 
@@ -88,9 +88,9 @@ def test_recorded_audio_truncation_message_is_exact(spoken):
 
 
 def test_cuda_out_of_memory_is_reported_as_such():
-    error = _typed(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"))
+    error = typed_error(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"))
     assert isinstance(error, CudaOutOfMemoryError) and str(error).startswith("CUDA out of memory")
-    assert isinstance(_typed(ValueError("x")), ValueError)
+    assert isinstance(typed_error(ValueError("x")), ValueError)
 
 
 # --- whole slots ------------------------------------------------------------------------------

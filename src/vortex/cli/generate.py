@@ -301,11 +301,11 @@ def run(args: argparse.Namespace) -> int:
         pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, hls_dir=args.hls, report=args.report,
                                progress=progress)
     )
-    for warning in result.warnings:
+    for warning in result.warning_details:
         if progress.mode == "json":
-            progress.log("warning", message=warning)
+            progress.log("warning", stage=warning.stage, message=warning.message)
         elif progress.mode == "bar":
-            print(f"vortex: warning: {warning}", file=sys.stderr)
+            print(f"vortex: warning: {warning.message}", file=sys.stderr)
     if progress.mode == "json":
         progress.log("result", **result.to_dict())
     result.raise_for_error()
@@ -314,8 +314,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {result.output}: {result.frames} frames, {result.duration_sec:.2f} s at {result.fps} fps, "
             f"{result.size}x{result.size}, in {t.get('total', 0):.1f} s "
-            f"(speech {t.get('speech', 0):.1f}, actor {t.get('actor', 0):.1f}, motion {t.get('motion', 0):.1f}, "
-            f"render+encode {t.get('render_encode', 0):.1f}); peak RSS {result.peak_rss_mb:.0f} MB",
+            f"(first frame after {t.get('first_frame', 0):.1f}; busy: speech {t.get('speech', 0):.1f}, actor "
+            f"{t.get('actor', 0):.1f}, motion {t.get('motion', 0):.1f}, render {t.get('animation', 0):.1f}, encode "
+            f"{t.get('encode', 0):.1f}); peak RSS {result.peak_rss_mb:.0f} MB",
             file=sys.stdout,
         )
     return 0

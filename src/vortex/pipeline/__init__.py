@@ -1,36 +1,39 @@
-"""The slot pipeline: a recipe in, a finished slot out.
+"""The slot pipeline: a recipe in, a finished slot out, every stage busy at once.
 
-``VortexPipeline`` loads its backends once (the Kokoro session, the animator) and keeps them
-resident across slots. ``await pipeline.generate_slot(recipe, ...)``:
+``VortexPipeline`` loads its backends once (chosen in ``vortex.backends``) and keeps them
+resident across slots. ``await pipeline.generate_slot(recipe, ...)`` (or ``generate`` with a
+typed ``SlotRequest``) runs one ``SlotRun``, whose named steps are:
 
-1. speech runs concurrently with the actor and the animator's per-portrait setup (threads;
-   ONNX Runtime, Skia and OpenCV release the GIL);
-2. the slot length is settled: ``auto`` is the speech plus ``TAIL_SEC``, rounded up to whole
-   frames; a fixed length pads with silence (the face idles) or truncates at a word boundary
-   with a warning, and refuses speech that overruns by more than ``MAX_OVERRUN`` of the slot;
-3. motion turns the phone timeline into Controls;
-4. the animator renders chunks on one thread while the sinks (MP4, PNG frames, the caller's
-   float32 buffer) consume them on another, so rendering and encoding overlap and no full
-   video is ever held in memory.
+1. ``check_inputs``: the recipe and request, before any work;
+2. ``open_speech``: the script as a stream of chunks (sentence by sentence), each with its exact
+   phone timeline; a recording is one chunk;
+3. ``cast_actor`` and 4. ``prepare_animator``, concurrently with speech;
+5. ``speak_and_plan``: after each chunk, the slot's audio and the Controls rows that no later
+   chunk can change (``vortex.motion.MotionStream``: exactly the lookahead each row needs, so
+   the rows are bit-identical to planning the whole timeline); a fixed slot pads or cuts the
+   speech as it arrives (``SlotTimeline``); an ``auto`` slot ends 0.5 s after its last word;
+6. ``render_frames``: frames as soon as their rows are final;
+7. ``write_sinks``: audio and frames into the MP4, HLS, PNG and buffer sinks as they come,
+   published only when the slot is complete;
+8. ``make_result``: ``SlotResult`` (timings per stage, first-frame time, peak memory, typed
+   warnings, backends and why).
 
-Every stage runs under its timeout and the slot's deadline; transient failures are retried
-with backoff; a timeout, the deadline or Ctrl-C stops the sinks, which remove their partial
-files. The result carries per-stage timings, peak memory, warnings, success and the error.
+Every stage runs under its timeout and the slot's deadline; a timeout, the deadline, the
+request's ``cancel`` event or Ctrl-C stops all of them at their next chunk and the sinks remove
+their partial files. Same recipe + seed -> identical MP4 bytes, whatever the timing.
 
 ``animate(source_image, driving_audio, ...)`` is the compatibility call in the shape of the
 original animator contract (image tensor and 24 kHz waveform in, frame tensor out).
 
-Backends per stage are chosen once, when the pipeline is built (``vortex.backends``: the
-production model when its files, packages and a GPU are there, else the embedded one), and
-each slot's result says which it used and why (``backends``, ``backend_reasons``).
-
-Modules: ``core`` (VortexPipeline), ``result`` (SlotResult), ``duration`` (slot length, padding
-and truncation), ``streaming`` (stoppable progress, render prefetch), ``stages`` (stage helpers),
+Modules: ``core`` (VortexPipeline), ``request`` (SlotRequest, SlotProgress), ``run`` (SlotRun),
+``result`` (SlotResult, SlotWarning), ``duration`` (slot length, padding and truncation, also
+while speech streams), ``streaming`` (stoppable progress and queues), ``stages`` (step helpers),
 ``user_audio`` (recordings -> Speech), ``compat`` (animate).
 """
 
 from vortex.pipeline.compat import animate, default_pipeline
 from vortex.pipeline.core import ACTORS, ANIMATORS, CHUNK_FRAMES, SPEECH_ENGINES, VortexPipeline
+from vortex.pipeline.request import SlotInputs, SlotProgress, SlotRequest
 from vortex.pipeline.duration import (
     FADE_SEC,
     FAST_CHARS_PER_SEC,
@@ -38,11 +41,13 @@ from vortex.pipeline.duration import (
     TAIL_SEC,
     auto_frames,
     check_script_length,
+    SlotTimeline,
     fit_speech,
     samples_for,
 )
-from vortex.pipeline.result import SlotResult
-from vortex.pipeline.stages import _typed as _typed  # the CLI-facing error typing, for tests
+from vortex.pipeline.result import SlotResult, SlotWarning
+from vortex.pipeline.run import SlotRun
+from vortex.pipeline.stages import typed_error
 from vortex.pipeline.user_audio import TIMELINE_SOURCES
 
 __all__ = [
@@ -55,7 +60,13 @@ __all__ = [
     "SPEECH_ENGINES",
     "TAIL_SEC",
     "TIMELINE_SOURCES",
+    "SlotInputs",
+    "SlotProgress",
+    "SlotRequest",
     "SlotResult",
+    "SlotRun",
+    "SlotTimeline",
+    "SlotWarning",
     "VortexPipeline",
     "animate",
     "auto_frames",
@@ -63,4 +74,5 @@ __all__ = [
     "default_pipeline",
     "fit_speech",
     "samples_for",
+    "typed_error",
 ]

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from vortex.errors import InvalidInputError
-from vortex.pipeline.core import VortexPipeline, _Inputs, _run_sync
+from vortex.pipeline.core import VortexPipeline, run_sync
+from vortex.pipeline.request import SlotInputs, SlotRequest
 from vortex.recipe import DURATION_RANGE, FPS_RANGE, AudioTrack, Recipe, SlotSpec, VisualTrack, validate_size
 
 
@@ -92,8 +93,9 @@ def animate(
     preset(expression_preset)  # unknown preset -> InvalidInputError listing the valid ones
     pixels = np.clip(np.rint(image.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
     pipe = pipeline or default_pipeline()
-    result = _run_sync(pipe._generate(recipe, _Inputs(waveform=audio, image=pixels), "animate", output, None, None, None,
-                                        None, None, True))
+    request = SlotRequest(recipe, slot_id="animate", inputs=SlotInputs(waveform=audio, image=pixels), output=output,
+                          return_frames=True)
+    result = run_sync(pipe.generate(request))
     result.raise_for_error()
     frames = result.frames_buffer
     if as_torch:

@@ -1,59 +1,35 @@
-"""``VortexPipeline``: resident backends and the orchestration of one slot (see the package docstring)."""
+"""``VortexPipeline``: the resident backends; each slot it makes is a ``SlotRun`` (see ``run``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from vortex.actors.portrait import Portrait
-from vortex.backends import BackendChoice, load as load_backend, names as backend_names, select as select_backend
-from vortex.config import SAMPLE_RATE
-from vortex.devices import DeviceInfo, RssSampler, VramMonitor, choose_device
-from vortex.errors import DeadlineExceededError, InvalidInputError
-from vortex.media.atomic import write_text_atomic
-from vortex.media.hls import PLAYLIST_NAME
-from vortex.motion.controls import Controls
-from vortex.pipeline.duration import auto_frames, check_script_length, fit_speech
+from vortex.backends import BackendChoice
+from vortex.backends import get as backend_get
+from vortex.backends import load as load_backend
+from vortex.backends import names as backend_names
+from vortex.backends import select as select_backend
+from vortex.devices import DeviceInfo, VramMonitor, choose_device, is_transient
+from vortex.errors import InvalidInputError, TransientError
+from vortex.pipeline.request import SlotProgress, SlotRequest
 from vortex.pipeline.result import SlotResult
-from vortex.pipeline.stages import (
-    _all_or_nothing,
-    _check_buffer,
-    _expression_spec,
-    _log_stage,
-    _plan_motion,
-    _prepare_animator,
-    _typed,
-)
-from vortex.pipeline.streaming import _Prefetch, _StoppableProgress
-from vortex.pipeline.user_audio import TIMELINE_SOURCES, _source_rate, _speech_from_waveform
+from vortex.pipeline.run import SlotRun
+from vortex.pipeline.user_audio import TIMELINE_SOURCES
 from vortex.progress import Progress
-from vortex.recipe import Recipe, SlotSpec, VisualTrack
-from vortex.reliability import Deadline, RetryPolicy, StageTimeouts, run_stage
-from vortex.speech.speech import Speech
-
-log = logging.getLogger("vortex.pipeline")
+from vortex.recipe import Recipe
+from vortex.reliability import RetryPolicy, StageTimeouts, retry_sync
+from vortex.stages import Actor, Animator, SpeechEngine
 
 CHUNK_FRAMES = 24
 ANIMATORS = backend_names("animator")
 ACTORS = backend_names("actor")
 SPEECH_ENGINES = backend_names("speech")
-
-
-@dataclass(frozen=True)
-class _Inputs:
-    """In-memory inputs that replace a recipe's files (the ``animate`` call)."""
-
-    waveform: np.ndarray | None = None
-    image: np.ndarray | None = None  # uint8 [H, W, 3]
 
 
 class VortexPipeline:
@@ -133,31 +109,44 @@ class VortexPipeline:
             self.animator_backend()
         return self
 
-    def speech_backend(self):
+    def speech_backend(self) -> SpeechEngine:
+        """The resident speech engine (loaded on first use)."""
         with self._lock:
             if self._speech is None:
-                started = time.perf_counter()
-                self._speech = load_backend(self.backend_choices["speech"], self.models_dir, self.requested_device)
-                self._load_seconds["load_speech"] = round(time.perf_counter() - started, 4)
+                self._speech = self._load("speech", self.requested_device)
             return self._speech
 
-    def animator_backend(self):
+    def animator_backend(self) -> Animator:
+        """The resident animator (loaded on first use)."""
         with self._lock:
             if self._animator is None:
-                started = time.perf_counter()
-                self._animator = load_backend(self.backend_choices["animator"], self.models_dir, self.device.kind)
-                self._load_seconds["load_animator"] = round(time.perf_counter() - started, 4)
+                self._animator = self._load("animator", self.device.kind)
             return self._animator
 
-    def actor_backend(self):
+    def actor_backend(self) -> Actor:
         """The resident prompt actor (loaded on the first prompt slot)."""
         with self._lock:
             if self._actor is None:
-                started = time.perf_counter()
-                self._actor = load_backend(self.backend_choices["actor"], self.models_dir, self.requested_device)
-                if self.actor_name != "procedural":
-                    self._load_seconds["load_actor"] = round(time.perf_counter() - started, 4)
+                self._actor = self._load("actor", self.requested_device)
             return self._actor
+
+    def _load(self, stage: str, device: str):
+        """Load ``stage``'s chosen backend, retrying transient failures (``RetryPolicy``): official
+        weights read from a network mount that stalls, a GPU another process holds for a moment."""
+        started = time.perf_counter()
+
+        def attempt():
+            try:
+                return load_backend(self.backend_choices[stage], self.models_dir, device)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise TransientError(f"loading the {stage} backend: {exc}") from exc
+                raise
+
+        backend = retry_sync(attempt, self.retry)
+        if not (stage == "actor" and backend_get(stage, self.backend_choices[stage].name).embedded):  # drawing needs no load
+            self._load_seconds[f"load_{stage}"] = round(time.perf_counter() - started, 4)
+        return backend
 
     flux_actor = actor_backend  # the name callers used when Flux was the only loaded actor
 
@@ -180,7 +169,8 @@ class VortexPipeline:
             choices["actor"] = Choice("actor", "photo", "your photo, used as it is")
         return choices
 
-    def _take_load_seconds(self) -> dict[str, float]:
+    def take_load_seconds(self) -> dict[str, float]:
+        """Seconds spent loading backends since the last call (a slot reports them as ``load_*``)."""
         with self._lock:
             taken, self._load_seconds = self._load_seconds, {}
         return taken
@@ -199,253 +189,36 @@ class VortexPipeline:
         deadline: float | None = None,
         return_frames: bool = False,
         hls_dir: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[SlotProgress], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> SlotResult:
         """Make one slot. Never raises for a failed slot (see ``success``/``error``; call
         ``raise_for_error()`` to raise it); Ctrl-C (cancellation) propagates after cleanup.
 
-        output: MP4 path; frames_dir: folder of PNG frames; hls_dir: a new or empty folder for an
-        HLS playlist whose segments appear while the slot renders; buffer: float32 [T, 3, H, W] written
-        in place (T must equal the slot's frames for a fixed slot, at least them for auto);
-        return_frames: allocate such a buffer and return it in ``frames_buffer``;
-        report: JSON summary path, written for failures too.
+        output: MP4 path; frames_dir: folder of PNG frames; hls_dir: a new or empty folder for
+        an HLS playlist whose segments appear while the slot renders; buffer: float32 [T, 3, H, W]
+        written in place (T must equal the slot's frames for a fixed slot, at least them for
+        auto); return_frames: allocate such a buffer and return it in ``frames_buffer``;
+        report: JSON summary path, written for failures too; on_progress: called with a
+        ``SlotProgress`` as speech chunks and frames move; cancel: set it to stop the slot at its
+        next chunk (it fails with ``SlotCancelledError``, exit code 130, leaving nothing).
         """
-        return await self._generate(recipe, _Inputs(), slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames,
-                                    hls_dir)
+        return await self.generate(SlotRequest(
+            recipe=recipe, slot_id=slot_id or "slot",
+            output=output, frames_dir=frames_dir, hls_dir=hls_dir, buffer=buffer, return_frames=return_frames,
+            report=report, deadline=deadline, progress=progress, on_progress=on_progress, cancel=cancel,
+        ))
+
+    async def generate(self, request: SlotRequest) -> SlotResult:
+        """Make the slot ``request`` describes (``generate_slot`` builds one from its arguments)."""
+        return await SlotRun(self, request)()
 
     def generate_slot_sync(self, recipe: Recipe | dict, **kwargs: Any) -> SlotResult:
         """Blocking ``generate_slot`` (inside a running event loop it runs on a helper thread)."""
-        return _run_sync(self.generate_slot(recipe, **kwargs))
-
-    async def _generate(self, recipe, inputs: _Inputs, slot_id, output, buffer, frames_dir, report, progress, deadline, return_frames,
-                        hls_dir=None) -> SlotResult:
-        started = time.perf_counter()
-        progress = progress or self.progress
-        sampler = RssSampler().start()
-        self.vram.arm()
-        state: dict[str, Any] = {"timings": {}, "warnings": [], "backends": {}, "backend_reasons": {}}
-        recipe_dict = None
-        slot_name = slot_id or "slot"
-        try:
-            recipe = recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)
-            recipe_dict = recipe.to_dict() if inputs.waveform is None else None
-            slot_name = slot_id or recipe.slot_id or "slot"
-            if output is None and frames_dir is None and hls_dir is None and buffer is None and not return_frames:
-                raise InvalidInputError("nothing to produce: give an output MP4, a frames folder, an HLS folder or a buffer")
-            await self._run(recipe, inputs, state, Deadline(deadline if deadline is not None else self.deadline),
-                            output, buffer, frames_dir, progress, return_frames, hls_dir)
-            success, exc = True, None
-        except asyncio.CancelledError:
-            sampler.stop()
-            raise
-        except BaseException as error:  # noqa: BLE001 - every failure becomes a result
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                sampler.stop()
-                raise
-            success, exc = False, _typed(error)
-        state["timings"].update(self._take_load_seconds())
-        state["timings"]["total"] = round(time.perf_counter() - started, 4)
-        slot: SlotSpec | None = state.get("slot")
-        result = SlotResult(
-            slot_id=slot_name,
-            success=success,
-            error=None if exc is None else str(exc),
-            error_type=None if exc is None else type(exc).__name__,
-            exit_code=0 if exc is None else getattr(exc, "exit_code", 1),
-            output=str(output) if success and output is not None else None,
-            frames_dir=str(frames_dir) if success and frames_dir is not None else None,
-            hls_playlist=str(Path(hls_dir) / PLAYLIST_NAME) if success and hls_dir is not None else None,
-            report=str(report) if report is not None else None,
-            frames=state.get("frames", 0),
-            fps=slot.fps if slot else 0,
-            size=slot.size if slot else 0,
-            duration_sec=round(state.get("frames", 0) / slot.fps, 6) if slot else 0.0,
-            speech_duration_sec=state.get("speech_duration"),
-            timings=state["timings"],
-            peak_rss_mb=sampler.stop(),
-            peak_vram_mb=self.vram.peak_mb(),
-            warnings=tuple(state["warnings"] + self.vram.warnings),
-            backends=state["backends"],
-            backend_reasons=state["backend_reasons"],
-            device=self.vram.describe(),
-            seed=slot.seed if slot else 0,
-            recipe=recipe_dict,
-            audio=state.get("audio"),
-            frames_buffer=state.get("buffer"),
-            exception=exc,
-        )
-        if self.log_warnings:
-            for warning in result.warnings:
-                log.warning(warning)
-        if report is not None:
-            write_text_atomic(report, json.dumps(result.to_dict(), indent=2) + "\n")
-        return result
-
-    async def _run(self, recipe: Recipe, inputs: _Inputs, state: dict, deadline: Deadline, output, buffer, frames_dir,
-                   progress: Progress, return_frames: bool, hls_dir) -> None:
-        slot = recipe.slot
-        state["slot"] = slot
-        timings, warnings = state["timings"], state["warnings"]
-        if slot.fixed_frames is not None:  # a wrong buffer fails before any work
-            _check_buffer(buffer, slot.fixed_frames, slot.size, False)
-
-        def retried(stage: str):
-            return lambda attempt, error, delay: warnings.append(f"{stage} failed ({error}); retry {attempt} in {delay:.2f}s")
-
-        async def timed(stage: str, fn, *args, stop: threading.Event | None = None):
-            t0 = time.perf_counter()
-            # stop_grace 0: a stopped speech stage ends at its next chunk on its own; nothing
-            # waits for it (it writes no files), so a deadline is reported when it passes.
-            value = await run_stage(stage, fn, *args, timeout=self.timeouts.of(stage), deadline=deadline, retry=self.retry,
-                                    on_retry=retried(stage), stop=stop, stop_grace=0.0)
-            timings[stage] = round(time.perf_counter() - t0, 4)
-            _log_stage(progress, stage, timings[stage])
-            return value
-
-        # 1. speech, concurrently with the actor and then the animator's loading (first slot)
-        #    and per-portrait setup (the warp rig; LivePortrait's source features), which thus
-        #    stay off the critical path. The first failure cancels the other branch.
-        speech_stop = threading.Event()
-
-        async def actor_and_animator():
-            loading = asyncio.ensure_future(asyncio.to_thread(self.animator_backend))
-            try:
-                cast = await timed("actor", self._actor_stage, recipe.visual_track, slot, inputs.image)
-                loaded = await loading
-            except BaseException:
-                loading.cancel()
-                raise
-            await timed("prepare", _prepare_animator, loaded, cast[0])
-            return cast, loaded
-
-        (speech, speech_warnings, speech_backend), ((portrait, actor_backend), animator) = await _all_or_nothing(
-            timed("speech", self._speech_stage, recipe, inputs, _StoppableProgress(progress, speech_stop), stop=speech_stop),
-            actor_and_animator(),
-        )
-        warnings.extend(speech_warnings)
-        choices = self.backends_for(recipe, external_audio=inputs.waveform is not None, photo=inputs.image is not None)
-        state["backends"].update(speech=speech_backend, actor=actor_backend, animator=self.animator_name)
-        state["backend_reasons"].update({stage: choices[stage].reason for stage in ("speech", "actor", "animator")})
-        source = speech.metadata.get("timeline_source") if speech_backend == "external-audio" else None
-        if source in TIMELINE_SOURCES:  # what happened, not what was expected (Whisper may have fallen back)
-            state["backend_reasons"]["speech"] = f"your recording; {TIMELINE_SOURCES[source]}"
-        state["speech_duration"] = round(speech.duration, 6)
-
-        # 2. the slot's length.
-        if slot.duration_sec is None:
-            frames = auto_frames(speech.duration, slot.fps)
-        else:
-            frames = slot.fixed_frames
-        speech, fit_warnings = fit_speech(speech, frames, slot.fps, at_word=recipe.audio_track.script is not None
-                                          and not recipe.audio_track.uses_audio_file and inputs.waveform is None)
-        warnings.extend(fit_warnings)
-        state["frames"] = frames
-        state["audio"] = speech.waveform
-        target = _check_buffer(buffer, frames, slot.size, slot.duration_sec is None)
-        if target is None and return_frames:
-            target = np.empty((frames, 3, slot.size, slot.size), np.float32)
-        state["buffer"] = target
-
-        # 3. motion.
-        expression = _expression_spec(recipe.visual_track)
-        controls = await timed("motion", _plan_motion, speech, frames, slot.fps, expression, slot.seed)
-
-        # 4. animation streamed into the sinks.
-        stop = threading.Event()
-        t0 = time.perf_counter()
-        busy = await run_stage(
-            "animation", self._render_stage, animator, portrait, controls, speech.waveform, output, frames_dir, target,
-            stop, deadline, progress, hls_dir, timeout=self.timeouts.animation, deadline=deadline, stop=stop,
-        )
-        timings["render_encode"] = round(time.perf_counter() - t0, 4)
-        timings["animation"], timings["encode"] = busy
-        _log_stage(progress, "animation", timings["render_encode"], frames=frames)
-
-    # -- stages (run on worker threads) ------------------------------------------------------
-
-    def _speech_stage(self, recipe: Recipe, inputs: _Inputs, progress: Progress) -> tuple[Speech, list[str], str]:
-        track = recipe.audio_track
-        if inputs.waveform is not None:
-            return _speech_from_waveform(inputs.waveform, None, []) + ("external-audio",)
-        if track.uses_audio_file:
-            from vortex.media.audio import load_audio
-
-            waveform, warnings = load_audio(track.audio_file)
-            rate = _source_rate(track.audio_file)
-            if rate is not None and rate != SAMPLE_RATE:
-                warnings = [f"{Path(track.audio_file).name}: resampled from {rate} Hz to {SAMPLE_RATE} Hz", *warnings]
-            return _speech_from_waveform(waveform, track.script, list(warnings)) + ("external-audio",)
-        if recipe.slot.duration_sec is not None:
-            check_script_length(track.script, recipe.slot.duration_sec, track.speed)
-        tts = self.speech_backend()
-        if isinstance(progress, _StoppableProgress):
-            progress.check("speech")  # the slot gave up while the model was loading
-        speech = tts.synthesize(track.script, track.voice_id, track.speed, track.emotion, progress=progress)
-        return speech, [], tts.name
-
-    def _actor_stage(self, visual: VisualTrack, slot: SlotSpec, image: np.ndarray | None) -> tuple[Portrait, str]:
-        if image is not None:
-            from vortex.actors.photo import photo_actor
-
-            return photo_actor(image, size=slot.size), "photo"
-        if visual.photo_file is not None:
-            from vortex.actors.photo import photo_actor
-
-            return photo_actor(visual.photo_file, size=slot.size), "photo"
-        return self.actor_backend()(visual.prompt or "", seed=slot.seed, size=slot.size), self.actor_name
-
-    def _render_stage(self, animator, portrait: Portrait, controls: Controls, audio: np.ndarray, output, frames_dir,
-                      target: np.ndarray | None, stop: threading.Event, deadline: Deadline,
-                      progress: Progress, hls_dir) -> tuple[float, float]:
-        """Render on a producer thread, write sinks here; returns (render busy s, sink busy s)."""
-        from vortex.media.frames import PngFramesSink
-        from vortex.media.hls import HlsSink
-        from vortex.media.sink import BufferSink
-        from vortex.stages import FrameSink
-        from vortex.media.video import Mp4Writer
-
-        sinks: list[FrameSink] = []
-        encode_seconds = 0.0
-        try:
-            if output is not None:
-                sinks.append(Mp4Writer(output, fps=controls.fps, size=portrait.size))
-            if hls_dir is not None:
-                sinks.append(HlsSink(hls_dir, fps=controls.fps, size=portrait.size))
-            if frames_dir is not None:
-                sinks.append(PngFramesSink(frames_dir))
-            if target is not None:
-                sinks.append(BufferSink(target))
-            for sink in sinks:
-                sink.write_audio(audio)
-            chunks = _Prefetch(lambda: animator.frames(portrait, controls, chunk=self.chunk_frames), stop)
-            written = 0
-            with progress.task("animation", total=controls.frames, unit="frame") as task:
-                for chunk in chunks:
-                    if stop.is_set():
-                        raise DeadlineExceededError("animation stopped")
-                    deadline.check("animation")
-                    self.vram.check()
-                    t0 = time.perf_counter()
-                    n = chunk.shape[0]
-                    for sink in sinks:
-                        sink.write(chunk)
-                    written += n
-                    encode_seconds += time.perf_counter() - t0
-                    task.advance(n)
-            if written != controls.frames:
-                raise RuntimeError(f"the animator produced {written} frames for {controls.frames} controls")
-            t0 = time.perf_counter()
-            for sink in sinks:
-                sink.close()
-            encode_seconds += time.perf_counter() - t0
-            return round(chunks.busy_seconds, 4), round(encode_seconds, 4)
-        except BaseException:
-            stop.set()
-            for sink in sinks:
-                sink.abort()
-            raise
+        return run_sync(self.generate_slot(recipe, **kwargs))
 
 
-def _run_sync(coroutine):
+def run_sync(coroutine):
     """``asyncio.run`` that also works when the caller already runs an event loop (a notebook)."""
     try:
         asyncio.get_running_loop()

@@ -4,12 +4,13 @@ with silence or cut at a word boundary so audio and video last exactly the same.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError
+from vortex.recipe import SlotSpec
 from vortex.speech.speech import PAUSE, Phone, Speech
 
 TAIL_SEC = 0.5
@@ -114,3 +115,64 @@ def _pad_speech(speech: Speech, target: int) -> Speech:
     waveform[:n] = speech.waveform
     end = target / speech.sample_rate
     return replace(speech, waveform=waveform, phones=_end_with_pause(tuple(speech.phones), end))
+
+
+@dataclass(frozen=True)
+class TimelineSoFar:
+    """The slot's speech as far as it is known, fitted to the slot.
+
+    phones: the timeline so far (final before ``known_until`` seconds; its last pause may grow).
+    audio: float32 samples of the slot's track; the first ``audio_final`` of them are final.
+    fitted: the whole slot's speech once nothing can change it any more (the speech ended, or
+    it already fills a fixed slot, whose cut is then known); else None.
+    """
+
+    phones: tuple[Phone, ...]
+    known_until: float
+    audio: np.ndarray
+    audio_final: int
+    fitted: Speech | None = None
+
+
+class SlotTimeline:
+    """Fits streamed speech to the slot while it arrives (``fit_speech`` applied chunk by chunk).
+
+    A fixed slot pads or cuts exactly as ``fit_speech`` does on the whole speech, so what this
+    releases early is a prefix of that result: audio before a possible cut's fade, phones before
+    the last pause (the next chunk joins it). Once the speech fills the slot, the cut is known
+    and the fitted speech final, while the rest of the script is still synthesized only to
+    check the overrun limit (``finish`` then raises it, as ``fit_speech`` would).
+    """
+
+    def __init__(self, slot: SlotSpec, at_word: bool) -> None:
+        self.slot = slot
+        self.at_word = at_word
+        self.frames: int | None = slot.fixed_frames
+        self.fitted: Speech | None = None
+
+    def update(self, speech: Speech, known_until: float) -> TimelineSoFar:
+        """What is final after a chunk: ``speech`` is everything so far, final before ``known_until``."""
+        if self.fitted is None and self.frames is not None:
+            target = samples_for(self.frames, self.slot.fps, speech.sample_rate)
+            slot_sec = target / speech.sample_rate
+            # The cut is known once a word already runs past the slot (later words only end later);
+            # trailing silence past it is not enough: a later word would move the cut to a word end.
+            spoken_past = bool(speech.words) and speech.words[-1].end > slot_sec if self.at_word else True
+            if len(speech.waveform) >= target and spoken_past:
+                self.fitted, _ = fit_speech(speech, self.frames, self.slot.fps, at_word=self.at_word)
+        if self.fitted is not None:
+            wave = self.fitted.waveform
+            return TimelineSoFar(self.fitted.phones, math.inf, wave, len(wave), self.fitted)
+        final = len(speech.waveform)
+        if self.frames is not None:  # a later cut fades out the samples just before it
+            final = min(final, max(int(round(known_until * speech.sample_rate)) - int(FADE_SEC * speech.sample_rate), 0))
+        return TimelineSoFar(speech.phones, known_until, speech.waveform, final)
+
+    def finish(self, speech: Speech) -> tuple[Speech, list[str]]:
+        """The whole speech fitted to the slot (an ``auto`` slot's length is settled here), and
+        the warnings; raises ``InvalidInputError`` for speech that overruns a fixed slot too far."""
+        if self.frames is None:
+            self.frames = auto_frames(speech.duration, self.slot.fps)
+        fitted, warnings = fit_speech(speech, self.frames, self.slot.fps, at_word=self.at_word)
+        self.fitted = fitted
+        return fitted, warnings

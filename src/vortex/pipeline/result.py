@@ -11,15 +11,29 @@ from vortex.errors import VortexError
 
 
 @dataclass(frozen=True)
+class SlotWarning:
+    """Something the user should know about a slot that still succeeded, and the stage that said it."""
+
+    stage: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
 class SlotResult:
     """What one slot produced, or why it failed.
 
     audio: float32 [frames * sample_rate / fps] mono, exactly the track in the MP4.
     frames_buffer: the float32 [T, 3, H, W] buffer in [0, 1] when one was given or asked for.
-    timings: wall seconds per stage (``speech``, ``actor``, ``prepare``: the animator's
-    per-portrait setup, overlapped with speech, ``motion``, ``animation``: rendering
-    busy time, ``encode``: sink busy time, ``render_encode``: wall time of the overlapped pair,
-    ``total``), plus ``load_*`` for backends loaded during this slot.
+    timings: seconds per stage. The stages overlap (speech chunk by chunk, motion as rows become
+    final, frames as soon as their rows are, sinks as frames come), so these are each stage's
+    busy time: ``speech`` (synthesis), ``actor``, ``prepare`` (the animator's per-portrait
+    setup), ``motion`` (planning), ``animation`` (rendering), ``encode`` (sinks); plus wall
+    times: ``first_frame`` (request to the first frame in the sinks), ``render_encode`` (first
+    frame to the last), ``total``; and ``load_*`` for backends loaded during this slot.
+    warnings: the messages of ``warning_details`` (each with the stage that raised it).
     """
 
     slot_id: str
@@ -41,6 +55,7 @@ class SlotResult:
     peak_rss_mb: float = 0.0
     peak_vram_mb: float | None = None
     warnings: tuple[str, ...] = ()
+    warning_details: tuple[SlotWarning, ...] = ()
     backends: dict[str, str] = field(default_factory=dict)
     """Backend name per stage (speech, actor, animator)."""
     backend_reasons: dict[str, str] = field(default_factory=dict)
@@ -74,6 +89,7 @@ class SlotResult:
             "peak_rss_mb": self.peak_rss_mb,
             "peak_vram_mb": self.peak_vram_mb,
             "warnings": list(self.warnings),
+            "warning_details": [{"stage": w.stage, "message": w.message} for w in self.warning_details],
             "backends": self.backends,
             "backend_reasons": self.backend_reasons,
             "device": self.device,

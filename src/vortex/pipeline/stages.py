@@ -1,5 +1,5 @@
-"""Small helpers of the slot's stages: loading and preparing the animator, motion planning,
-running branches all-or-nothing, checking the caller's buffer, typing failures, stage logs."""
+"""Small helpers of the slot's steps: preparing the animator, running branches all-or-nothing,
+the expression spec of a visual track, checking the caller's buffer, typing failures, stage logs."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import numpy as np
 from vortex.actors.portrait import Portrait
 from vortex.devices import is_cuda_oom
 from vortex.errors import CudaOutOfMemoryError, InvalidInputError, VortexError
-from vortex.motion.controls import Controls
 from vortex.progress import Progress
 from vortex.recipe import VisualTrack
-from vortex.speech.speech import Speech
 
 
-def _log_stage(progress: Progress, stage: str, seconds: float, **fields: Any) -> None:
+def log_stage(progress: Progress, stage: str, seconds: float, **fields: Any) -> None:
     if progress.mode == "json":
         progress.log("stage", stage=stage, seconds=seconds, **fields)
     elif progress.mode == "bar":
@@ -25,28 +23,30 @@ def _log_stage(progress: Progress, stage: str, seconds: float, **fields: Any) ->
         progress.log(f"{stage} done in {seconds:.1f} s{extra}")
 
 
-async def _all_or_nothing(*awaitables) -> list:
+async def all_or_nothing(*awaitables) -> list:
     """Await all concurrently; on the first failure cancel the rest and raise that failure
-    itself (``TaskGroup`` would wrap it in an ExceptionGroup, hiding its exit code)."""
+    itself (``TaskGroup`` would wrap it in an ExceptionGroup, hiding its exit code). Every
+    task's outcome is collected, so a second failure (both branches hitting the deadline at
+    once) is never left to asyncio's "Task exception was never retrieved" on stderr."""
     tasks = [asyncio.ensure_future(a) for a in awaitables]
     try:
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    if pending:
-        for task in pending:
+    for task in tasks:
+        if not task.done():
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:  # in order, so the first stage's error wins a tie
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()
-    return [task.result() for task in tasks]
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)  # retrieves every exception
+    for task, outcome in zip(tasks, outcomes):  # in order, so the first stage's error wins a tie
+        if not task.cancelled() and isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
 
 
-def _prepare_animator(animator, portrait: Portrait) -> None:
+def prepare_animator(animator, portrait: Portrait) -> None:
     """Build the animator's per-portrait state now (it caches the last portrait it saw)."""
     for name in ("prepare", "rig", "source"):
         method = getattr(animator, name, None)
@@ -55,13 +55,7 @@ def _prepare_animator(animator, portrait: Portrait) -> None:
             return
 
 
-def _plan_motion(speech: Speech, frames: int, fps: int, expression, seed: int) -> Controls:
-    from vortex.motion.planner import plan_motion
-
-    return plan_motion(speech, frames, fps, expression, seed)
-
-
-def _expression_spec(visual: VisualTrack):
+def expression_spec(visual: VisualTrack):
     if visual.expression_sequence is None:
         return visual.expression_preset
     if visual.expression_starts is None:
@@ -69,7 +63,7 @@ def _expression_spec(visual: VisualTrack):
     return list(zip(visual.expression_sequence, visual.expression_starts))
 
 
-def _check_buffer(buffer: np.ndarray | None, frames: int, size: int, auto: bool) -> np.ndarray | None:
+def check_buffer(buffer: np.ndarray | None, frames: int, size: int, auto: bool) -> np.ndarray | None:
     if buffer is None:
         return None
     expected = f"float32 [{frames}, 3, {size}, {size}]"
@@ -83,7 +77,7 @@ def _check_buffer(buffer: np.ndarray | None, frames: int, size: int, auto: bool)
     return buffer[:frames]
 
 
-def _typed(error: BaseException) -> BaseException:
+def typed_error(error: BaseException) -> BaseException:
     """Failures as Vortex's typed errors: CUDA OOM named as such, the rest kept."""
     if isinstance(error, VortexError):
         return error

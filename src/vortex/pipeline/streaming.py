@@ -1,5 +1,6 @@
-"""Threads that stop on time: progress that raises once a slot is stopped, and a prefetching
-chunk producer, so rendering and encoding overlap and a deadline or Ctrl-C ends both."""
+"""Threads that stop on time: progress that raises once a slot is stopped, and queues between a
+slot's stage threads whose blocking calls give up once it is stopped, so a deadline, a
+cancellation or Ctrl-C ends every stage at its next chunk."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ import queue
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
-
-import numpy as np
 
 from vortex.errors import DeadlineExceededError
 from vortex.progress import Progress
 
 
-class _StoppableProgress(Progress):
+class StoppableProgress(Progress):
     """Forwards to ``inner`` and raises at a task's next ``advance`` once ``stop`` is set.
 
     Stages that report progress per chunk (speech synthesis: one sentence or phrase per chunk)
@@ -50,57 +48,40 @@ class _StoppableTask:
         self._task.close()
 
 
-class _Prefetch:
-    """Runs a chunk iterator on its own daemon thread, ``depth`` chunks ahead of the consumer.
+class StopQueue:
+    """A FIFO between two stage threads whose blocking calls give up once the slot is stopped.
 
-    Errors raised by the iterator are re-raised in the consumer; setting ``stop`` ends the
-    producer at its next chunk.
+    ``maxsize`` bounds what may wait (0: unbounded, for small items such as Controls rows and
+    audio); ``put`` and ``get`` poll ``stop`` and raise ``DeadlineExceededError`` when it is set,
+    so a stage blocked on a stopped neighbour ends at once instead of hanging.
     """
 
-    _DONE = object()
-
-    def __init__(self, make_iterator, stop: threading.Event, depth: int = 2) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+    def __init__(self, stop: threading.Event, maxsize: int = 0, name: str = "slot") -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._stop = stop
-        self.busy_seconds = 0.0
-        self._thread = threading.Thread(target=self._produce, args=(make_iterator,), name="vortex-render", daemon=True)
-        self._thread.start()
+        self._name = name
+        self.wait_seconds = 0.0
+        """Time ``get`` spent waiting for items (how long the consumer starved)."""
 
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
+    def put(self, item) -> None:
+        while True:
+            if self._stop.is_set():
+                raise DeadlineExceededError(f"{self._name} stopped")
             try:
                 self._queue.put(item, timeout=0.05)
-                return True
+                return
             except queue.Full:
                 continue
-        return False
 
-    def _produce(self, make_iterator) -> None:
+    def get(self):
+        t0 = time.perf_counter()
         try:
-            iterator = iter(make_iterator())
-            while not self._stop.is_set():
-                t0 = time.perf_counter()
-                try:
-                    chunk = next(iterator)
-                except StopIteration:
-                    break
-                self.busy_seconds += time.perf_counter() - t0
-                if not self._put(chunk):
-                    return
-            self._put(self._DONE)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self._put(exc)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
-            try:
-                item = self._queue.get(timeout=0.05)
-            except queue.Empty:
+            while True:
                 if self._stop.is_set():
-                    return
-                continue
-            if item is self._DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+                    raise DeadlineExceededError(f"{self._name} stopped")
+                try:
+                    return self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+        finally:
+            self.wait_seconds += time.perf_counter() - t0

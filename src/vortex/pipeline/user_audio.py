@@ -16,7 +16,7 @@ TIMELINE_SOURCES = {
 """``Speech.metadata["timeline_source"]`` of user audio -> the reason the report gives."""
 
 
-def _speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str]) -> tuple[Speech, list[str]]:
+def speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str]) -> tuple[Speech, list[str]]:
     """User audio (24 kHz mono) -> Speech via ``speech_from_audio``: forced alignment with a
     transcript; without one a Whisper transcript, aligned (Whisper is in the default install;
     phone recognition only when its transcript cannot be used). Its warnings (fallbacks) join the loader's."""
@@ -28,7 +28,7 @@ def _speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings
     return speech, [*warnings, *speech.metadata.get("warnings", ())]
 
 
-def _source_rate(path: str) -> int | None:
+def source_rate(path: str) -> int | None:
     """The sample rate stored in an audio file (for the conversion warning), if it can be read."""
     try:
         import soundfile
