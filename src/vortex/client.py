@@ -167,5 +167,12 @@ class VortexClient:
     def create_channel(self, name: str, recipes: list[dict]) -> dict:
         return self._check(self._http.post("/v1/channels", json={"name": name, "recipes": recipes})).json()
 
+    def program(self, name: str, recipes: list[dict]) -> list[str]:
+        """Put ``recipes`` on channel ``name`` in order: a new channel is created with them, an
+        existing one gets them appended. Returns the slot ids."""
+        if self._http.get(f"/v1/channels/{name}").status_code == 404:
+            return [slot["id"] for slot in self.create_channel(name, recipes)["slots"]]
+        return [self.submit(recipe, channel=name) for recipe in recipes]
+
     def channel(self, name: str) -> dict:
         return self._check(self._http.get(f"/v1/channels/{name}")).json()

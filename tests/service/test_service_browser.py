@@ -7,6 +7,7 @@ VORTEX_SCREENSHOTS=1 (how the README's pictures are made).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -74,6 +75,31 @@ def test_form_submit_progress_and_playback(browser, server, wait_for):
 
 
 def shot(page, name: str) -> None:
+    """Save a small PNG of the page for the README (3/4 scale, 128 colours) when asked to."""
     if os.environ.get("VORTEX_SCREENSHOTS") == "1":
+        from PIL import Image
+
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name))
+        image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        image = image.resize((image.width * 3 // 4, image.height * 3 // 4), Image.LANCZOS)
+        image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(SCREENSHOTS / name, optimize=True)
+
+
+def test_watch_a_channel(browser, server, small_recipe, wait_for):
+    """The page plays a channel (``/#channel=NAME``) from the slot on air; the guide shows its programme."""
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        created = http.post("/v1/channels", json={"name": "tonight", "recipes": [
+            small_recipe(script="Good evening.", seed=31), small_recipe(script="Now the weather.", seed=32)]}).json()
+        ids = [slot["id"] for slot in created["slots"]]
+        assert all(wait_for(http, slot_id)["status"] == "done" for slot_id in ids)
+    page = browser.new_page()
+    page.goto(server.url + "/#channel=tonight")
+    page.wait_for_function("() => { const v = document.getElementById('player'); return v.readyState >= 2 && v.currentTime > 0.2; }",
+                           timeout=60_000)
+    assert page.eval_on_selector("#player", "v => v.videoWidth") == 256
+    assert page.eval_on_selector("#player-title", "e => e.textContent").startswith("Channel tonight")
+    page.wait_for_selector(".channel[data-channel='tonight'] .programme .slot img")
+    assert page.eval_on_selector_all(".channel[data-channel='tonight'] .programme .slot", "cards => cards.map(c => c.dataset.id)") == ids
+    assert "/channels/tonight/index.m3u8" in page.eval_on_selector("#player-note", "e => e.textContent")
+    shot(page, "channel.png")
+    page.close()

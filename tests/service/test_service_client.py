@@ -63,3 +63,30 @@ def test_python_client(server, small_recipe, reference_mp4, tmp_path):
         with pytest.raises(ServerError) as refused:
             client.submit({"audio_track": {"script": ""}})
         assert refused.value.status == 422 and refused.value.field == "audio_track.script"
+
+
+def test_vortex_submit_programs_a_channel(server, run_cli, small_recipe, tmp_path, wait_for):
+    import httpx
+
+    programme = tmp_path / "programme.json"
+    programme.write_text(json.dumps([small_recipe(seed=21), small_recipe(script="Second item.", seed=22)]))
+    first = run_cli("submit", "--server", server.url, "--channel", "evening", "--recipe", str(programme))
+    assert first.returncode == 0, first.stderr
+    assert f"watch {server.url}/#channel=evening" in first.stderr
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(small_recipe(script="Third item.", seed=23)))
+    second = run_cli("submit", "--server", server.url, "--channel", "evening", "--recipe", str(single))
+    assert second.returncode == 0, second.stderr
+    ids = first.stdout.split() + second.stdout.split()
+    with httpx.Client(base_url=server.url) as http:
+        assert [e["id"] for e in http.get("/v1/channels/evening").json()["programme"]] == ids
+        assert all(wait_for(http, slot_id)["status"] == "done" for slot_id in ids)
+
+
+def test_example_programme_is_valid():
+    from pathlib import Path
+
+    from vortex.recipe import Recipe
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "news.json"
+    assert len([Recipe.from_dict(recipe) for recipe in json.loads(example.read_text())]) == 3
