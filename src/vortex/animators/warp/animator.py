@@ -3,10 +3,11 @@
 Per portrait (once): the rig gives each expression channel's landmark targets at unit strength;
 ``fields.backward_field`` turns each into a dense backward displacement field on a half-resolution
 grid over the face, stored as a [K, N] float32 matrix; the head gets a soft mask and the three
-fields ``m*x, m*y, m`` that make any head affine a 2x3 @ 3xN product.
+fields ``m*x, m*y, m`` that make any head affine (roll, shift) a 2x3 @ 3xN product, plus the 3D
+turn fields of ``turn.py`` at a few yaw and pitch angles.
 
 Per frame: expression field = weights @ basis (one small GEMM), head field = coefficients @
-head basis (another), the expression field is sampled through the head map (a low-res remap, so
+head basis (another, plus the two turn fields bracketing yaw and pitch), the expression field is sampled through the head map (a low-res remap, so
 a turned head carries its open mouth with it), the map is upsampled to full resolution with
 ``cv2.resize`` and the image is warped with ONE ``cv2.remap``, only inside the region that can
 move. The mouth interior and closing lids are then painted in small boxes of the output frame.
@@ -21,12 +22,33 @@ from typing import Iterator
 
 import cv2
 import numpy as np
+from scipy.spatial import Delaunay
 
+from vortex.actors.face_mesh import MESH_TO_IBUG68
 from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
-from vortex.animators.warp.eyes import LID_FROM, draw_closed_lid, gaze_fields, lid_skin
-from vortex.animators.warp.fields import Grid, backward_field, head_mask, region_grid
-from vortex.animators.warp.mouth import MouthStyle, draw_lip_seam, draw_mouth_interior, lip_colour, mouth_style
+from vortex.animators.warp.config import WarpConfig
+from vortex.animators.warp.eyes import (
+    LID_FROM,
+    MESH_EYES,
+    draw_closed_lid,
+    draw_lash_seam,
+    gaze_fields,
+    lash_colour,
+    lid_skin,
+    mesh_blink,
+)
+from vortex.animators.warp.fields import Grid, backward_field, head_mask, mesh_backward_field, region_grid
+from vortex.animators.warp.mouth import (
+    MouthStyle,
+    TeethPatch,
+    draw_lip_seam,
+    draw_mouth_interior,
+    lip_colour,
+    mouth_style,
+    teeth_patch,
+)
+from vortex.animators.warp.turn import HeadModel, head_model, rotate, turn_fields, turn_weights
 from vortex.animators.warp.rig import (
     EXPRESSION_CHANNELS,
     FaceFrame,
@@ -54,6 +76,16 @@ _SMILE = BASIS_CHANNELS.index("smile")
 _HEAD = [CHANNEL_INDEX[c] for c in ("head_yaw", "head_pitch", "head_roll", "head_dx", "head_dy")]
 
 
+@dataclass(frozen=True)
+class HeadPose:
+    """One frame's head: yaw and pitch (deg, clipped) turned in 3D, then roll and shift as a 2D affine."""
+
+    affine: np.ndarray  # forward 2x3
+    yaw: float
+    pitch: float
+    coefficients: np.ndarray | None = None  # the head-row coefficients [7 + T] (see frame_coefficients)
+
+
 @dataclass
 class WarpRig:
     """Everything precomputed for one portrait (see the module docstring)."""
@@ -66,7 +98,9 @@ class WarpRig:
     base_field: np.ndarray  # float32 [h*w*2] closed-rest field (zero for closed-lip portraits)
     basis: np.ndarray  # float32 [K, h*w*2]
     head_grid: Grid
-    head_basis: np.ndarray  # float32 [7, h*w*2]: identity (x, y), then m*x, m*y, m into x, then into y
+    head_basis: np.ndarray  # float32 [7 + T, h*w*2]: identity (x, y), m*x, m*y, m into x, then into y; then T turn fields
+    turn_reach: np.ndarray  # float32 [T]: largest displacement (px) of each turn field
+    head: HeadModel  # the 3D points the turn fields were built from
     face_offset: np.ndarray  # float32 [2]: pixel position of face-grid sample (0, 0)
     pivot: np.ndarray  # neck pivot (px)
     skin_l: np.ndarray  # lid colours
@@ -74,16 +108,26 @@ class WarpRig:
     lash_rgb: np.ndarray  # the closed-eye seam colour
     smile_gain: float  # scale of positive smile (portraits that already smile get less)
     painted_lids: bool  # the actor says its lid colour (procedural art): paint the whole lid
+    mesh_lids: bool  # the blink moves the photo's own lids along its mesh: nothing painted
     seam_rgb: np.ndarray | None  # lip colour when the warp closes a mouth that is open in the image
     style: MouthStyle
+    teeth: TeethPatch | None  # a photo's own teeth, when it shows them at rest
+    config: WarpConfig
 
     @property
     def size(self) -> int:
         return int(self.image.shape[0])
 
 
-def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
-    """Precompute the per-channel basis fields, the head basis and the colours of one portrait."""
+def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | None = None) -> WarpRig:
+    """Precompute the per-channel basis fields, the head basis and the colours of one portrait.
+
+    ``step`` (when given) overrides ``config.step``.
+    """
+    config = config or WarpConfig()
+    if step is not None and step != config.step:
+        config = WarpConfig(**{**config.as_dict(), "step": step})
+    step = config.step
     image = np.ascontiguousarray(portrait.image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or image.shape[0] != image.shape[1]:
         raise InvalidInputError(f"portrait image must be square uint8 [S, S, 3], got {image.dtype} {image.shape}")
@@ -115,10 +159,23 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     # Glasses drawn over the eyes would bend with a warped lid; such actors get a painted lid only.
     glasses = str(portrait.details.get("traits", {}).get("glasses", "none")) != "none"
     paint_only = {"blink_l", "blink_r"} if glasses and "lid_rgb" in portrait.details else set()
+    # A photo's blink moves its own lids (the mesh's lid margins and crease): nothing is painted.
+    mesh_lids = not paint_only and "lid_rgb" not in portrait.details and np.shape(portrait.mesh) == (478, 3)
     fields = []
     for name in EXPRESSION_CHANNELS:
         if name in paint_only:
             fields.append(np.zeros_like(base))
+            continue
+        if mesh_lids and name in ("blink_l", "blink_r"):
+            mesh_xy = np.asarray(portrait.mesh, np.float64)[:468, :2]
+            moved = mesh_blink(mesh_xy, frame.v, 1 if name == "blink_l" else 0,
+                               config.lid_close, config.lower_lid_rise, config.crease_follow, config.fold_follow)
+            # The open eye's own triangles, closed: a Delaunay mesh of the closed lids would cut
+            # across them (long slivers from lower lid to crease) and let the eye show through.
+            source = np.concatenate([mesh_xy, anchors])
+            fields.append(mesh_backward_field(np.concatenate([mesh_xy + moved, anchors]), source,
+                                              Delaunay(source).simplices, face_grid))
+            disp[name] = moved[MESH_TO_IBUG68]
             continue
         target = np.concatenate([rest + disp[name], anchors])
         fields.append(backward_field(target, src, face_grid) - base)
@@ -127,19 +184,26 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     basis = np.stack([f.reshape(-1) for f in fields]).astype(np.float32)
     landmark_basis = np.stack([disp[name] for name in EXPRESSION_CHANNELS] + [np.zeros((68, 2))] * 2)
 
-    # Head region: wherever the soft head mask is non-zero, plus the face grid.
+    # Head region: wherever the soft head mask or a turn field is non-zero, plus the face grid,
+    # found on a grid over the whole frame and cropped (same sample positions, so exact).
     whole = region_grid((0, 0, size, size), size, step)
     mask_full = head_mask(rest, frame.iod, frame.v, whole, size)
-    ys, xs = np.nonzero(mask_full > 1e-3)
-    hx0, hy0 = face_grid.x0, face_grid.y0
-    hx1, hy1 = face_grid.x0 + face_grid.width * step, face_grid.y0 + face_grid.height * step
+    model = _head_model(portrait, landmarks, frame, size, config)
+    turns = turn_fields(model, whole, config).reshape(-1, whole.height, whole.width, 2)
+    support = (mask_full > 1e-3) | np.any(np.abs(turns) > 1e-3, axis=(0, 3))
+    ys, xs = np.nonzero(support)
+    r0, c0 = face_grid.y0 // step, face_grid.x0 // step
+    r1, c1 = -(-(face_grid.y0 + face_grid.height * step) // step), -(-(face_grid.x0 + face_grid.width * step) // step)
     if xs.size:
-        hx0, hy0 = min(whole.x0 + xs.min() * step, hx0), min(whole.y0 + ys.min() * step, hy0)
-        hx1, hy1 = max(whole.x0 + (xs.max() + 1) * step, hx1), max(whole.y0 + (ys.max() + 1) * step, hy1)
-    head_grid = region_grid((hx0 - step, hy0 - step, hx1 + step, hy1 + step), size, step)
-    mask = head_mask(rest, frame.iod, frame.v, head_grid, size)
+        r0, r1, c0, c1 = min(r0, ys.min()), max(r1, ys.max() + 1), min(c0, xs.min()), max(c1, xs.max() + 1)
+    r0, c0 = max(int(r0) - 1, 0), max(int(c0) - 1, 0)
+    r1, c1 = min(int(r1) + 1, whole.height), min(int(c1) + 1, whole.width)
+    head_grid = Grid(c0 * step, r0 * step, c1 - c0, r1 - r0, step)
+    mask = mask_full[r0:r1, c0:c1]
     hx, hy = head_grid.coords()
-    head_basis = head_rows(hx, hy, mask)
+    turns = np.ascontiguousarray(turns[:, r0:r1, c0:c1]).reshape(len(turns), -1)
+    head_basis = np.concatenate([head_rows(hx, hy, mask), turns])
+    turn_reach = np.sqrt((turns.reshape(len(turns), -1, 2) ** 2).sum(-1)).max(axis=1).astype(np.float32)
     off = (face_grid.step - 1) / 2
     face_offset = np.array([face_grid.x0 + off, face_grid.y0 + off], np.float32)
 
@@ -148,31 +212,75 @@ def build_rig(portrait: Portrait, step: int = 2) -> WarpRig:
     else:
         skin_r = lid_skin(image, landmarks[36:42], landmarks[17:22])
         skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
-    skin = _cheek_skin(image, landmarks)
-    if skin is None:
-        skin = (skin_l + skin_r) / 2
+    bright = bright_skin(image, landmarks, frame)
+    lips = np.asarray(portrait.details["lip_rgb"], np.float64) if "lip_rgb" in portrait.details else lip_colour(image, landmarks[48:60], landmarks[60:68])
+    style = mouth_style(bright, lips, config.teeth_margin)
+    own_teeth = teeth_patch(image, landmarks[60:68], frame.iod, float(bright @ [0.299, 0.587, 0.114])) if seam_rgb is not None else None
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, face_offset=face_offset,
+        head_basis=head_basis, turn_reach=turn_reach, head=model, face_offset=face_offset,
         pivot=rest[8] + frame.v * 0.7 * frame.iod,
         skin_l=skin_l, skin_r=skin_r,
-        lash_rgb=np.asarray(portrait.details.get("outline_rgb", (skin_l + skin_r) * 0.25), np.float64),
+        lash_rgb=_lash_rgb(portrait, image, skin_l, skin_r, mesh_lids),
         smile_gain=smile_gain(landmarks, frame),
         painted_lids="lid_rgb" in portrait.details,
+        mesh_lids=mesh_lids,
         seam_rgb=seam_rgb,
-        style=_style_from_details(portrait.details) or mouth_style(skin),
+        style=style,
+        teeth=own_teeth,
+        config=config,
     )
 
 
-def _cheek_skin(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
-    """Median RGB of a 5x5 patch of cheek (level with the nose, between nostril and jaw), if in the image."""
-    x = int(round((landmarks[2, 0] + landmarks[31, 0]) / 2))
-    y = int(round(landmarks[29, 1]))
-    height, width = image.shape[:2]
-    if not (2 <= x < width - 2 and 2 <= y < height - 2):
-        return None
-    return np.median(image[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).astype(np.float64), axis=0)
+def _head_model(portrait: Portrait, landmarks: np.ndarray, frame: FaceFrame, size: int, config: WarpConfig) -> HeadModel:
+    """The 3D head: the portrait's own mesh (photos, Flux); else canonical depths on its landmarks.
+
+    A drawn actor's landmarks are points of its drawn outlines, so they keep the jaw line and
+    ears whole when turning; a face mesh measured on a drawing is only near them, and turning
+    its points would tear the ink.
+    """
+    if portrait.mesh is not None and np.shape(portrait.mesh) == (478, 3):
+        return head_model(landmarks, np.asarray(portrait.mesh, np.float64), frame, size, config, "mesh")
+    return head_model(landmarks, None, frame, size, config, "canonical")
+
+
+def _lash_rgb(portrait: Portrait, image: np.ndarray, skin_l: np.ndarray, skin_r: np.ndarray, mesh_lids: bool) -> np.ndarray:
+    """The closed-eye line colour: the actor's outline colour, a photo's own lashes, else dark lid skin."""
+    if "outline_rgb" in portrait.details:
+        return np.asarray(portrait.details["outline_rgb"], np.float64)
+    if mesh_lids:
+        mesh_xy = np.asarray(portrait.mesh, np.float64)[:, :2]
+        return np.mean([lash_colour(image, mesh_xy[list(eye["upper"])]) for eye in MESH_EYES], axis=0)
+    return (skin_l + skin_r) * 0.25
+
+
+def bright_skin(image: np.ndarray, landmarks: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """The face's brightest skin RGB: the median of its brightest 5% of skin pixels.
+
+    Skin is the face outline (jaw, and the brows raised to the forehead) without the eyes,
+    brows, lips and nostrils, and only skin-coloured pixels of it. Its brightness and colour are the face's light, which the mouth
+    interior takes.
+    """
+    mask = np.zeros(image.shape[:2], np.uint8)
+    forehead = landmarks[17:27][::-1] - frame.v * 0.35 * frame.iod
+    cv2.fillPoly(mask, [np.round(np.concatenate([landmarks[0:17], forehead])).astype(np.int32)], 1)
+    grow = max(2, int(round(0.06 * frame.iod)))
+    for part in (landmarks[36:42], landmarks[42:48], landmarks[48:60], landmarks[31:36]):
+        centre = part.mean(axis=0)
+        cv2.fillPoly(mask, [np.round(centre + (part - centre) * 1.3).astype(np.int32)], 0)
+    for brow in (landmarks[17:22], landmarks[22:27]):
+        cv2.polylines(mask, [np.round(brow).astype(np.int32)], False, 0, 2 * grow)
+    pixels = image[mask > 0].astype(np.float64)
+    # Skin-coloured only (red over blue): glare on glasses or a white stubble highlight is
+    # brighter than any skin and would light the mouth blue-white.
+    skin_like = pixels[(pixels[:, 0] >= pixels[:, 2] + 12) & (pixels[:, 0] >= pixels[:, 1])]
+    if len(skin_like) >= 50:
+        pixels = skin_like
+    if len(pixels) < 50:
+        return np.array([200.0, 160.0, 140.0])
+    lum = pixels @ np.array([0.299, 0.587, 0.114])
+    return np.median(pixels[lum >= np.percentile(lum, 95)], axis=0)
 
 
 def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -190,15 +298,6 @@ def head_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rows.reshape(7, -1)
 
 
-def _style_from_details(details: dict) -> MouthStyle | None:
-    """Use the interior colours a procedural actor painted with, when it says them."""
-    keys = ("mouth_interior_rgb", "teeth_rgb", "tongue_rgb")
-    if not all(k in details for k in keys):
-        return None
-    cavity, teeth, tongue = (tuple(float(c) for c in details[k]) for k in keys)
-    return MouthStyle(cavity=tuple(0.6 * c for c in cavity), teeth=teeth, tongue=tongue)
-
-
 def channel_weights(row: np.ndarray) -> np.ndarray:
     """The basis weights for one Controls row: clipped to each channel's range, lip press closing the jaw's lip gap."""
     w = np.clip(row[_COLUMNS].astype(np.float32), _LOW, _HIGH)
@@ -207,29 +306,67 @@ def channel_weights(row: np.ndarray) -> np.ndarray:
 
 
 def head_transform(rig: WarpRig, row: np.ndarray) -> np.ndarray:
-    """Forward 2x3 affine of the head for one Controls row (rotation about the neck pivot).
+    """Forward 2x3 affine of the head's roll (about the neck pivot) and shift for one Controls row.
 
-    Yaw is approximated by a sideways shift of the face (its depth in front of the neck axis
-    times sin(yaw)) and a slight horizontal compression; pitch likewise vertically.
+    Yaw and pitch are not in it: they turn the head in 3D (``turn.py``), before this affine.
     """
-    yaw, pitch, roll, dx, dy = (float(row[i]) for i in _HEAD)
-    iod, size = rig.frame.iod, rig.size
-    yr, pr, rr = math.radians(yaw), math.radians(pitch), math.radians(roll)
-    k = np.diag([math.sqrt(math.cos(yr)), math.sqrt(math.cos(pr))])
+    roll, dx, dy = (float(row[i]) for i in _HEAD[2:])
+    size = rig.size
+    rr = math.radians(roll)
     c, s = math.cos(rr), math.sin(rr)
     rot = np.array([[c, -s], [s, c]])
-    center, pivot = rig.frame.center, rig.pivot
-    shift = np.array([math.sin(yr) * 1.0 * iod, math.sin(pr) * 0.8 * iod])
-    move = np.array([dx * size, dy * size])
-    linear = rot @ k
-    offset = pivot + rot @ (center - pivot - k @ center + shift) + move
-    return np.concatenate([linear, offset[:, None]], axis=1)
+    pivot = rig.pivot
+    offset = pivot - rot @ pivot + np.array([dx * size, dy * size])
+    return np.concatenate([rot, offset[:, None]], axis=1)
 
 
-def frame_landmarks(rig: WarpRig, weights: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """Output landmark positions [68, 2] for a frame (expression, then head)."""
+def head_pose(rig: WarpRig, row: np.ndarray) -> HeadPose:
+    limit_y, limit_p = rig.config.yaw_limit, rig.config.pitch_limit
+    yaw = float(np.clip(row[_HEAD[0]], -limit_y, limit_y))
+    pitch = float(np.clip(row[_HEAD[1]], -limit_p, limit_p))
+    return HeadPose(head_transform(rig, row), yaw, pitch)
+
+
+def frame_landmarks(rig: WarpRig, weights: np.ndarray, pose: HeadPose) -> np.ndarray:
+    """Output landmark positions [68, 2] for a frame (expression, then the 3D turn, then roll and shift).
+
+    The analytic turn is refined on the frame's own head map (a few fixed-point steps solving
+    ``map(p) = landmark``), so painted details sit exactly where the warp put the face, also
+    where a turned face hides part of itself.
+    """
     pts = rig.rest + np.tensordot(weights.astype(np.float64), rig.landmark_basis, axes=1)
-    return pts @ head[:, :2].T + head[:, 2]
+    guess = pts
+    if pose.yaw or pose.pitch:
+        model = rig.head
+        guess = rotate(model, model.to_face(pts), model.ibug_depth, 1.0, pose.yaw, pose.pitch)
+    head = pose.affine
+    out = guess @ head[:, :2].T + head[:, 2]
+    if pose.coefficients is None or not (pose.yaw or pose.pitch):
+        return out
+    for _ in range(4):
+        out = out + (pts - head_map_at(rig, pose.coefficients, out))
+    return out
+
+
+def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The head map (rest-face position of an output pixel) at output points [n, 2], bilinear on the head grid."""
+    hg = rig.head_grid
+    lx, ly = hg.to_low(points[:, 0], points[:, 1])
+    x0 = np.clip(np.floor(lx).astype(int), 0, hg.width - 2)
+    y0 = np.clip(np.floor(ly).astype(int), 0, hg.height - 2)
+    fx = np.clip(lx - x0, 0.0, 1.0)[:, None]
+    fy = np.clip(ly - y0, 0.0, 1.0)[:, None]
+    basis = rig.head_basis.reshape(len(k), hg.height, hg.width, 2)
+    rows = np.flatnonzero(k)
+    weights = k[rows].astype(np.float64)
+
+    def at(yy, xx):  # gathers only the [rows, points] entries, never whole rows
+        return np.tensordot(weights, basis[rows[:, None], yy[None, :], xx[None, :]], axes=1)
+
+    value = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) + (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy
+    outside = (lx < 0) | (ly < 0) | (lx > hg.width - 1) | (ly > hg.height - 1)
+    value[outside] = points[outside]
+    return value
 
 
 class WarpAnimator:
@@ -245,12 +382,16 @@ class WarpAnimator:
 
     name = "warp"
 
-    def __init__(self, step: int = 2, workers: int | None = None) -> None:
-        if step not in (1, 2, 4):
+    def __init__(self, step: int | None = None, workers: int | None = None, config: WarpConfig | None = None) -> None:
+        if step is not None and step not in (1, 2, 4):
             raise InvalidInputError(f"step must be 1, 2 or 4, got {step}")
         if workers is not None and workers < 1:
             raise InvalidInputError(f"workers must be >= 1, got {workers}")
-        self.step = step
+        config = config or WarpConfig()
+        if step is not None and step != config.step:
+            config = WarpConfig(**{**config.as_dict(), "step": step})
+        self.config = config
+        self.step = config.step
         self.workers = workers if workers is not None else 1
         self._cache: tuple[Portrait, WarpRig] | None = None
 
@@ -258,7 +399,7 @@ class WarpAnimator:
         """The precomputed rig of ``portrait`` (the last one is cached)."""
         if self._cache is not None and self._cache[0] is portrait:
             return self._cache[1]
-        rig = build_rig(portrait, self.step)
+        rig = build_rig(portrait, config=self.config)
         self._cache = (portrait, rig)
         return rig
 
@@ -298,7 +439,7 @@ def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
     """Head-grid rows r0:r1 and columns c0:c1 whose samples can map into the face grid.
 
     The head map moves a sample by at most the full backward affine's displacement (the mask is
-    <= 1), which is largest at a corner of the region; outside the face grid the expression
+    <= 1), which is largest at a corner of the region, plus the turn fields' reach; outside the face grid the expression
     field is zero, so the rest of the head grid can skip the expression lookup.
     """
     fg, hg = rig.face_grid, rig.head_grid
@@ -307,6 +448,7 @@ def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
     dx = (k[1] * corners[:, 0] + k[2] * corners[:, 1] + k[3])
     dy = (k[4] * corners[:, 0] + k[5] * corners[:, 1] + k[6])
     reach = float(np.sqrt(dx * dx + dy * dy).max()) + 2 * hg.step
+    reach += float(np.abs(k[7:]) @ rig.turn_reach)  # a turn field moves a sample at most this far
     off = (hg.step - 1) / 2
     c0 = int(np.floor((fg.x0 - reach - hg.x0 - off) / hg.step))
     c1 = int(np.ceil((fg.x0 + fg.width * fg.step + reach - hg.x0 - off) / hg.step)) + 1
@@ -315,25 +457,41 @@ def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
     return max(r0, 0), min(max(r1, 0), hg.height), max(c0, 0), min(max(c1, 0), hg.width)
 
 
-def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(basis weights [K], forward head affine 2x3, head-row coefficients [7]) for one Controls row."""
+def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, HeadPose, np.ndarray]:
+    """(basis weights [K], head pose, head-row coefficients [7 + T]) for one Controls row.
+
+    ``coefficients @ rig.head_basis`` is the frame's head map: the mask-weighted backward affine
+    (roll, shift) plus the blend of the two precomputed turn fields bracketing yaw and pitch.
+    """
     weights = channel_weights(row)
     if weights[_SMILE] > 0:
         weights[_SMILE] *= rig.smile_gain
-    head = head_transform(rig, row)
-    inverse = cv2.invertAffineTransform(head)
-    k = np.array([1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2]], np.float32)
-    return weights, head, k
+    pose = head_pose(rig, row)
+    inverse = cv2.invertAffineTransform(pose.affine)
+    k = np.zeros(rig.head_basis.shape[0], np.float32)
+    k[:7] = (1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2])
+    for index, weight in turn_weights(pose.yaw, pose.pitch, rig.config):
+        k[7 + index] = weight
+    return weights, HeadPose(pose.affine, pose.yaw, pose.pitch, k), k
+
+
+def head_map(rig: WarpRig, k: np.ndarray) -> np.ndarray:
+    """float32 [h, w, 2] head-grid map: the affine rows as one small GEMM, then only the turn rows in use."""
+    at = k[:7] @ rig.head_basis[:7]
+    for index in np.flatnonzero(k[7:]):
+        at += k[7 + index] * rig.head_basis[7 + index]
+    hg = rig.head_grid
+    return at.reshape(hg.height, hg.width, 2)
 
 
 def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
-    weights, head, k = frame_coefficients(rig, row)
+    weights, pose, k = frame_coefficients(rig, row)
     fg, hg = rig.face_grid, rig.head_grid
     expr = (rig.base_field + weights @ rig.basis).reshape(fg.height, fg.width, 2)
     # Where each output sample sits in the unmoved face (pixels); then, only in the window that
     # can land on the face grid, the expression displacement found there.
-    at = (k @ rig.head_basis).reshape(hg.height, hg.width, 2)
+    at = head_map(rig, k)
     r0, r1, c0, c1 = expression_window(rig, k)
     window = at[r0:r1, c0:c1]
     low = (window - rig.face_offset) * np.float32(1.0 / fg.step)
@@ -354,19 +512,23 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     if warped is not region and not np.shares_memory(warped, region):
         region[:] = warped
 
-    paint_details(rig, out, weights, head)
+    paint_details(rig, out, weights, pose)
 
 
-def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, head: np.ndarray) -> None:
+def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, pose: HeadPose) -> None:
     """Paint what a warp cannot make (mouth interior, lip seam, closing lids) into a warped frame, in place."""
-    pts = frame_landmarks(rig, weights, head)
+    pts = frame_landmarks(rig, weights, pose)
     if rig.seam_rgb is not None:
         draw_lip_seam(out, pts[60:68], rig.frame.iod, rig.seam_rgb)
-    draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style)
-    if weights[_BLINK_L] > LID_FROM or weights[_BLINK_R] > LID_FROM:
+    draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style, rig.teeth, rig.config.interior_blur)
+    if rig.mesh_lids:
+        for channel, eye in ((_BLINK_L, slice(42, 46)), (_BLINK_R, slice(36, 40))):
+            if weights[channel] > 0.6:
+                draw_lash_seam(out, pts[eye], float(weights[channel]), rig.lash_rgb, rig.frame.iod)
+    elif weights[_BLINK_L] > LID_FROM or weights[_BLINK_R] > LID_FROM:
         unblinked = weights.copy()
         unblinked[[_BLINK_L, _BLINK_R]] = 0
-        open_pts = frame_landmarks(rig, unblinked, head)
+        open_pts = frame_landmarks(rig, unblinked, pose)
         iod = rig.frame.iod
         draw_closed_lid(out, open_pts[42:48], pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.lash_rgb, iod, rig.painted_lids)
         draw_closed_lid(out, open_pts[36:42], pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.lash_rgb, iod, rig.painted_lids)

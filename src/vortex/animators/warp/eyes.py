@@ -1,8 +1,12 @@
 """Eyes: closing lids over a blink, and the dense field that shifts the iris for gaze.
 
-The rig already pulls the upper lid down (the warp stretches the real lid skin and lash line
-over the eye); what is left of the eye opening near full closure is covered here with skin
-colour sampled just above the eye, plus a soft lash line, so a closed eye reads as closed.
+Photos (a portrait with mediapipe's mesh): a blink is the photo's own lid. ``mesh_blink``
+moves the 478-point mesh's upper lid margin down to just above the lower lid (which rises a
+little), the lid crease part of the way, the brow not at all; the warp then stretches the real
+lid skin over the eye and carries the lash line down with the margin. Nothing is painted.
+
+Drawn actors (procedural, who know their lid colour): the rig pulls the 68-landmark lid down
+and ``draw_closed_lid`` paints the lid band with its lash line, as the actor drew it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,82 @@ import cv2
 import numpy as np
 
 from vortex.animators.warp.fields import Grid, polygon_mask
-from vortex.animators.warp.paintbox import paint_box
+from vortex.animators.warp.paintbox import draw_soft_line, paint_box
+
+
+# Mediapipe eye rings, corner to corner: the lid margins, then the ring above (lid crease).
+# Subject's right eye (image left), then left eye; lower and upper margins run the same way.
+MESH_EYES = (
+    {"lower": (33, 7, 163, 144, 145, 153, 154, 155, 133), "upper": (33, 246, 161, 160, 159, 158, 157, 173, 133),
+     "crease": (247, 30, 29, 27, 28, 56, 190), "fold": (113, 225, 224, 223, 222, 221, 189)},
+    {"lower": (263, 249, 390, 373, 374, 380, 381, 382, 362), "upper": (263, 466, 388, 387, 386, 385, 384, 398, 362),
+     "crease": (467, 260, 259, 257, 258, 286, 414), "fold": (342, 445, 444, 443, 442, 441, 413)},
+)
+
+
+def mesh_blink(mesh_xy: np.ndarray, v: np.ndarray, eye: int, close: float, rise: float, crease: float,
+               fold: float) -> np.ndarray:
+    """Displacement [478, 2] of the mesh for one eye fully closed (``eye`` 0: subject's right, 1: left).
+
+    Each upper-margin point travels ``close`` of the way to the lower margin below it (measured
+    along the face's down axis ``v``), each lower-margin point rises ``rise`` of the way, and the
+    crease follows ``crease`` of its nearest margin point's travel and the ring above it ``fold``;
+    corners and all else stay.
+    """
+    ring = MESH_EYES[eye]
+    lower, upper = mesh_xy[list(ring["lower"])], mesh_xy[list(ring["upper"])]
+    along = (lower - lower[0]) @ (lower[-1] - lower[0]) / max(float(np.sum((lower[-1] - lower[0]) ** 2)), 1e-9)
+    along_u = (upper - lower[0]) @ (lower[-1] - lower[0]) / max(float(np.sum((lower[-1] - lower[0]) ** 2)), 1e-9)
+    order = np.argsort(along)
+    down_l = lower @ v
+    down_u = upper @ v
+    lower_at_upper = np.interp(along_u, along[order], down_l[order])
+    upper_at_lower = np.interp(along, np.sort(along_u), down_u[np.argsort(along_u)])
+    d = np.zeros_like(mesh_xy, dtype=np.float64)
+    gap_u = np.maximum(lower_at_upper - down_u, 0.0)
+    gap_l = np.maximum(down_l - upper_at_lower, 0.0)
+    for k, idx in enumerate(ring["upper"][1:-1], start=1):
+        d[idx] = v * close * gap_u[k]
+    for k, idx in enumerate(ring["lower"][1:-1], start=1):
+        d[idx] = -v * rise * gap_l[k]
+    margin = mesh_xy[list(ring["upper"][1:-1])]
+    for key, share in (("crease", crease), ("fold", fold)):
+        for idx in ring[key]:
+            nearest = int(np.argmin(np.sum((margin - mesh_xy[idx]) ** 2, axis=1)))
+            d[idx] = d[ring["upper"][1 + nearest]] * share
+    return d
+
+
+def lash_colour(image: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """RGB of the lash line: the darkest fifth of the pixels along the upper lid margin [n, 2]."""
+    samples = []
+    height, width = image.shape[:2]
+    for a, b in zip(margin[:-1], margin[1:]):
+        for t in np.linspace(0.0, 1.0, 6, endpoint=False):
+            x, y = np.round(a + (b - a) * t).astype(int)
+            for dy in (-1, 0, 1):
+                if 0 <= x < width and 0 <= y + dy < height:
+                    samples.append(image[y + dy, x])
+    if not samples:
+        return np.array([60.0, 45.0, 40.0])
+    pixels = np.asarray(samples, np.float64)
+    lum = pixels @ np.array([0.299, 0.587, 0.114])
+    return np.median(pixels[lum <= np.percentile(lum, 20)], axis=0)
+
+
+def draw_lash_seam(frame: np.ndarray, lid_edge: np.ndarray, closure: float, lash_rgb: np.ndarray, iod: float) -> None:
+    """Darken the line where a photo's closed lids meet with its own lash colour, in place.
+
+    The warp closes the lid down to a sliver, but its map is interpolated at half resolution,
+    so the last pixel or two of the squeezed eye (white, iris) would still glint there; in a real
+    closed eye that line is the lashes: a soft line ~0.02 IOD wide in the photo's own lash colour
+    (sampled along its upper lid margin), fading in from closure 0.6.
+    """
+    alpha = _smoothstep((closure - 0.6) / 0.3)
+    if alpha <= 0.0:
+        return
+    draw_soft_line(frame, lid_edge, lash_rgb, max(1, int(round(0.02 * iod))), max(0.6, 0.006 * iod), alpha,
+                   int(np.ceil(0.04 * iod)) + 2)
 
 
 def lid_skin(image: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> np.ndarray:

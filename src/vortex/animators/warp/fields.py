@@ -68,11 +68,17 @@ def backward_field(target: np.ndarray, source: np.ndarray, grid: Grid) -> np.nda
     hull the displacement is zero (the anchors put the hull well outside the face).
     """
     tri = Delaunay(target)
+    return mesh_backward_field(target, source, tri.simplices, grid)
+
+
+def mesh_backward_field(target: np.ndarray, source: np.ndarray, simplices: np.ndarray, grid: Grid) -> np.ndarray:
+    """Like ``backward_field`` over given triangles [M, 3], drawn in order: where triangles overlap
+    (a turned face hides its far cheek), the one drawn last wins, so pass them far to near."""
     gx, gy = grid.coords()
     pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    simplex = triangle_index(tri, grid).ravel()
+    simplex = triangle_index(target, simplices, grid).ravel()
     inside = simplex >= 0
-    verts = tri.simplices[simplex[inside]]  # [n, 3]
+    verts = simplices[simplex[inside]]  # [n, 3]
     a, b, c = (target[verts[:, i]] for i in range(3))
     # Barycentric coordinates in closed form (qhull's ``transform`` goes through LAPACK, whose
     # thread pool stalls badly on a busy 2-core machine).
@@ -82,13 +88,21 @@ def backward_field(target: np.ndarray, source: np.ndarray, grid: Grid) -> np.nda
     l1 = (v2[:, 0] * v1[:, 1] - v2[:, 1] * v1[:, 0]) / det
     l2 = (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / det
     bary = np.stack([1 - l1 - l2, l1, l2], axis=1)
+    # Rasterizing claims samples up to half a sample outside a triangle, where extrapolating its
+    # map is exact enough, except across a sliver (a lid closed down to a line): that far out of
+    # a triangle squeezed to a fifth of its source area, the map would fetch pixels from far
+    # away, so such samples take the nearest point of their triangle instead.
+    s0, s1 = source[verts[:, 1]] - source[verts[:, 0]], source[verts[:, 2]] - source[verts[:, 0]]
+    squeezed = np.abs(det) < 0.2 * np.abs(s0[:, 0] * s1[:, 1] - s0[:, 1] * s1[:, 0])
+    clamped = np.clip(bary[squeezed], 0.0, None)
+    bary[squeezed] = clamped / clamped.sum(axis=1, keepdims=True)
     src = np.einsum("nk,nkd->nd", bary, source[verts])
     disp = np.zeros_like(pts)
     disp[inside] = src - pts[inside]
     return disp.reshape(grid.height, grid.width, 2).astype(np.float32)
 
 
-def triangle_index(tri: Delaunay, grid: Grid) -> np.ndarray:
+def triangle_index(points: np.ndarray, simplices: np.ndarray, grid: Grid) -> np.ndarray:
     """int32 [h, w]: the triangle under each grid sample (-1 outside), by rasterizing the mesh.
 
     Drawing ~300 triangles with OpenCV is deterministic and ~100x faster here than qhull's
@@ -96,9 +110,9 @@ def triangle_index(tri: Delaunay, grid: Grid) -> np.ndarray:
     there anyway because neighbouring affine maps agree on their common edge.
     """
     ids = np.full((grid.height, grid.width), -1, np.int32)
-    lx, ly = grid.to_low(tri.points[:, 0], tri.points[:, 1])
+    lx, ly = grid.to_low(points[:, 0], points[:, 1])
     low = np.round(np.stack([lx, ly], axis=1) * 16).astype(np.int32)
-    for index, simplex in enumerate(tri.simplices):
+    for index, simplex in enumerate(simplices):
         cv2.fillConvexPoly(ids, low[simplex], int(index), lineType=cv2.LINE_8, shift=4)
     return ids
 

@@ -1,10 +1,21 @@
 """The mouth interior: what shows between parted lips, drawn in the output frame after the warp.
 
-The warp can only stretch pixels that exist; a portrait with closed lips has no cavity, teeth or
-tongue to stretch. So once the inner-lip contour of a frame is known, the gap inside it is
-painted: a dark cavity (darker in the middle), an upper teeth band hanging from the upper lip,
-a hint of tongue low in a wide-open mouth, all anti-aliased and feathered, and scaled with the
-opening so a small gap is just a dark line.
+The warp can only move pixels that exist, and a closed-lip portrait has no cavity, teeth or
+tongue to move, so the gap inside each frame's inner-lip contour is rendered here, lit like the
+face: every colour comes from the face's own brightest skin (its brightness and colour
+temperature) and lips, never from fixed constants, and teeth are capped at the brightest skin
+plus ``WarpConfig.teeth_margin`` (never pure white).
+
+Layers, back to front, all in a small box and anti-aliased under the lips (the lips themselves
+are the warped photo, never painted):
+- the cavity, darker with depth (distance in from the lips) and under the upper teeth;
+- a tongue low in the mouth once the jaw opens;
+- lower teeth rising from the lower lip when the mouth is wide open;
+- upper teeth hanging from the upper lip on a dental arch (incisors widest, foreshortened towards
+  the corners, where they fade into shadow), with dark separations, a gum line above them and a
+  slightly uneven biting edge; how much shows follows the opening and the lip shape;
+- a photo that already shows its teeth (open at rest) lends them: its own teeth patch, carried by
+  the upper lip, replaces the drawn upper teeth.
 """
 
 from __future__ import annotations
@@ -14,26 +25,58 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vortex.animators.warp.paintbox import paint_box
+from vortex.animators.warp.paintbox import draw_soft_line, paint_box
+
+LUMA = np.array([0.299, 0.587, 0.114])
+TOOTH_WIDTHS = (0.085, 0.068, 0.062, 0.058, 0.056)
+"""Upper teeth from the midline outwards (incisors, lateral, canine, premolars), in IOD along the arch."""
+LOWER_TOOTH_WIDTHS = (0.055, 0.05, 0.052, 0.054)
+ARCH_RADIUS = 0.42
+"""Radius of the dental arch in IOD (about 2.6 cm on a 6.3 cm eye distance)."""
 
 
 @dataclass(frozen=True)
 class MouthStyle:
-    """Colours (RGB floats 0..255) tuned to the portrait's lighting."""
+    """Colours (RGB floats 0..255) lit like the portrait's face."""
 
     cavity: tuple[float, float, float]
     teeth: tuple[float, float, float]
     tongue: tuple[float, float, float]
+    gums: tuple[float, float, float] = (150.0, 70.0, 72.0)
+    teeth_cap: float = 235.0  # the brightest a tooth pixel may be (luminance)
 
 
-def mouth_style(skin_rgb: np.ndarray) -> MouthStyle:
-    """Shade the interior with the portrait's light: darker faces and dim photos get dimmer teeth."""
-    light = float(np.clip(np.dot(skin_rgb, [0.299, 0.587, 0.114]) / 175.0, 0.55, 1.1))
-    return MouthStyle(
-        cavity=(52 * light, 20 * light, 24 * light),
-        teeth=(min(240.0, 226 * light), min(232.0, 214 * light), min(212.0, 190 * light)),
-        tongue=(165 * light, 78 * light, 82 * light),
-    )
+@dataclass(frozen=True)
+class TeethPatch:
+    """A photo's own teeth (mouth open at rest): its pixels, interior mask and inner-lip points."""
+
+    pixels: np.ndarray  # uint8 [h, w, 3], the source mouth box
+    mask: np.ndarray  # float32 [h, w], 1 on its teeth, fading out towards its lower lip
+    inner: np.ndarray  # float64 [8, 2] the source inner lip in box coordinates
+
+
+def _luma(rgb) -> float:
+    return float(np.dot(np.asarray(rgb, np.float64), LUMA))
+
+
+def mouth_style(bright_skin: np.ndarray, lip_rgb: np.ndarray | None = None, margin: float = 12.0) -> MouthStyle:
+    """Interior colours lit like the face: ``bright_skin`` is its brightest skin RGB (the light's
+    level and colour temperature), ``lip_rgb`` its lips (gums and tongue are the same tissue).
+
+    Teeth are ivory tinted by the light, at 88% of the brightest skin's luminance (they sit
+    inside the mouth), capped at that luminance plus ``margin`` and below 250.
+    """
+    bright_skin = np.asarray(bright_skin, np.float64)
+    level = max(_luma(bright_skin), 1.0)
+    light = bright_skin / level  # the light's colour on skin: warm under tungsten, cool in shade
+    lip = np.asarray(lip_rgb if lip_rgb is not None else bright_skin * np.array([0.92, 0.58, 0.56]), np.float64)
+    tint = np.array([1.0, 0.96, 0.86]) * light**0.35
+    cap = min(level + margin, 249.0)
+    teeth = tint / _luma(tint) * min(0.88 * level, cap)
+    teeth = np.minimum(teeth, 249.0)
+    cavity = bright_skin * np.array([0.30, 0.12, 0.12])
+    return MouthStyle(cavity=tuple(cavity), teeth=tuple(teeth), tongue=tuple(lip * np.array([0.92, 0.78, 0.80])),
+                      gums=tuple(lip * np.array([1.0, 0.82, 0.85])), teeth_cap=cap)
 
 
 def smooth_closed(points: np.ndarray, samples: int = 5) -> np.ndarray:
@@ -53,7 +96,30 @@ def _fill(shape: tuple[int, int], polys: list[np.ndarray], origin: np.ndarray) -
     return canvas.astype(np.float32) * (1.0 / 255.0)
 
 
-def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style: MouthStyle) -> None:
+def _lip_curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """y of the polyline through ``points`` (sorted by x) at each x (held flat beyond the ends)."""
+    order = np.argsort(points[:, 0])
+    return np.interp(xs, points[order, 0], points[order, 1])
+
+
+def _arch_edges(widths: tuple[float, ...], iod: float) -> np.ndarray:
+    """Image x offsets (px, from the midline) of the tooth boundaries on one side of the arch."""
+    angles = np.cumsum((0.0,) + widths) * iod / (ARCH_RADIUS * iod)
+    return ARCH_RADIUS * iod * np.sin(np.minimum(angles, np.pi / 2))
+
+
+def _separations(xs: np.ndarray, centre: float, edges: np.ndarray, width: float) -> np.ndarray:
+    """[.., w] 0..1: soft dark lines at ``centre ± edges`` (tooth boundaries), narrower towards the corners."""
+    out = np.zeros_like(xs)
+    for k, e in enumerate(edges):
+        w = width * (1.0 - 0.1 * k)
+        for x in ({centre} if e == 0 else {centre - e, centre + e}):
+            out = np.maximum(out, np.exp(-0.5 * ((xs - x) / max(w, 0.35)) ** 2))
+    return out
+
+
+def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style: MouthStyle,
+                        teeth_patch: TeethPatch | None = None, blur: float = 0.012) -> None:
     """Paint the cavity inside the inner-lip contour ``inner`` [8, 2] (iBUG 60..67) of ``frame``, in place."""
     gap = float(np.linalg.norm(inner[6] - inner[2]))
     side_gap = min(float(np.linalg.norm(inner[7] - inner[1])), float(np.linalg.norm(inner[5] - inner[3])))
@@ -65,47 +131,111 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     x0, y0, x1, y1 = box.bounds
     origin, shape = box.origin, box.shape
     contour = smooth_closed(inner)
-    cavity = _fill(shape, [contour], origin)
-    cavity = cv2.GaussianBlur(cavity, (3, 3), 0.6)
+    opening = _fill(shape, [contour], origin)
+    opening = cv2.GaussianBlur(opening, (0, 0), max(0.5, blur * iod))
 
-    mouth_w = float(np.linalg.norm(inner[4] - inner[0]))
-    cx = float(inner[[0, 4], 0].mean()) - x0
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    across = np.clip(np.abs(xs - cx) / max(mouth_w / 2, 1.0), 0, 1)
-
-    # Upper teeth: from above the upper lip down to a smooth biting edge, a parabola through the
-    # corners that sits one tooth height below the middle of the upper lip.
-    tooth_h = min(0.5 * gap, 0.1 * iod)
     left, right = inner[0] - origin, inner[4] - origin
-    mid_x = 0.5 * (left[0] + right[0])
-    mid_y = float(inner[[1, 2, 3], 1].mean()) - y0 + tooth_h
+    cx = float(0.5 * (inner[2, 0] + inner[6, 0])) - x0  # the midline between the lips' middles
     half = max(abs(right[0] - left[0]) / 2, 1.0)
-    rim = 0.5 * (left[1] + right[1]) + 0.35 * tooth_h
-    edge_y = rim + (mid_y - rim) * (1.0 - ((xs - mid_x) / half) ** 2)
-    teeth = np.clip(edge_y - ys + 0.5, 0.0, 1.0) * cavity
-    teeth *= np.clip(1.0 - across**3, 0.0, 1.0)  # the back teeth vanish into the corners
-    top = float(inner[[1, 2, 3], 1].min()) - y0
+    across = np.clip(np.abs(xs - cx) / half, 0, 1)
+    upper = _lip_curve(np.stack([inner[0], inner[1], inner[2], inner[3], inner[4]]) - origin, xs[0])[None, :]
+    lower = _lip_curve(np.stack([inner[0], inner[7], inner[6], inner[5], inner[4]]) - origin, xs[0])[None, :]
+    local_gap = np.maximum(lower - upper, 0.0)
 
-    depth = np.clip(1.0 - 0.55 * (1 - across), 0.2, 1.0)  # the middle of the cavity is deepest
+    # Cavity: darker with depth (distance in from the lips, relative to the opening) and in the
+    # upper back, under the teeth and palate.
+    depth = np.clip(np.minimum(ys - upper, lower - ys) / np.maximum(0.5 * local_gap, 1.0), 0, 1)
+    shade = (1.0 - 0.65 * depth) * (1.0 - 0.35 * across**2)
     layer = np.empty(shape + (3,), np.float32)
     layer[:] = style.cavity
-    layer *= depth[..., None]
+    layer *= shade[..., None]
 
-    open_share = float(np.clip((gap - 0.08 * iod) / (0.12 * iod), 0.0, 1.0))
-    if open_share > 0:
-        bottom = 0.5 * (inner[5] + inner[7]) * 0.5 + inner[6] * 0.5 - origin
+    open_share = float(np.clip((gap - 0.07 * iod) / (0.12 * iod), 0.0, 1.0))
+    if open_share > 0:  # the tongue, low in the mouth, its back in shadow
+        mouth_w = float(np.linalg.norm(inner[4] - inner[0]))
+        bottom = float(lower[0, int(np.clip(round(cx), 0, shape[1] - 1))])
         tongue = np.zeros(shape, np.float32)
-        axes = (max(1, int(0.28 * mouth_w)), max(1, int(0.4 * gap)))
-        cv2.ellipse(tongue, (int(round(cx)), int(round(bottom[1] + 0.15 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
-        tongue = cv2.GaussianBlur(tongue, (3, 3), 0.8) * (0.75 * open_share)
-        layer += (np.asarray(style.tongue, np.float32) * (0.7 + 0.3 * (1 - across))[..., None] - layer) * tongue[..., None]
-    shade = ((1.0 - 0.22 * across**2) * (1.0 - 0.08 * np.clip((ys - top) / max(tooth_h, 1.0), 0, 1)))[..., None]
-    layer += (np.asarray(style.teeth, np.float32) * shade - layer) * teeth[..., None]
+        axes = (max(1, int(0.3 * mouth_w)), max(1, int(0.45 * gap)))
+        cv2.ellipse(tongue, (int(round(cx)), int(round(bottom + 0.12 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
+        tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.8, 0.02 * iod)) * (0.85 * open_share)
+        lit = np.clip(1.0 - (lower - ys) / np.maximum(local_gap, 1.0), 0.35, 1.0)  # lighter near the lips
+        colour = np.asarray(style.tongue, np.float32) * (0.55 * lit * (1.0 - 0.3 * across))[..., None]
+        layer += (colour - layer) * tongue[..., None]
+
+    # Lower teeth: only past a wide opening, their tips a little above the lower lip, in the
+    # upper teeth's shadow.
+    low_h = float(np.clip(gap - 0.22 * iod, 0.0, 0.04 * iod))
+    if low_h > 0.5:
+        top = lower - low_h * (1.0 - across**2)
+        lower_teeth = np.clip(ys - top + 0.5, 0, 1) * np.clip(1.0 - (across / 0.7) ** 2, 0, 1) * min(1.0, low_h / (0.02 * iod))
+        seps = _separations(xs, cx, _arch_edges(LOWER_TOOTH_WIDTHS, iod * 0.85), 0.004 * iod)
+        tone = np.asarray(style.teeth, np.float32) * (0.6 * (1.0 - 0.45 * across**2) * (1.0 - 0.15 * seps))[..., None]
+        layer += (tone - layer) * lower_teeth[..., None]
+
+    # Upper teeth: from under the upper lip down to a biting edge that follows the lip's curve,
+    # longer as the mouth opens and where the lip lifts; the arch's ends vanish into the corners.
+    tooth_len = min(0.11 * iod, 0.5 * gap + 0.2)
+    edge = upper + tooth_len * (1.0 - across**2.2)
+    edges = _arch_edges(TOOTH_WIDTHS, iod)
+    notch = _separations(xs, cx, edges, 0.012 * iod)
+    edge = edge - 0.12 * tooth_len * notch  # rounded tooth corners leave small notches at the edge
+    teeth = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across**3, 0.0, 1.0)
+    seps = _separations(xs, cx, edges, 0.005 * iod)
+    lip_shadow = 1.0 - 0.25 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
+    tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
+    teeth_rgb = np.asarray(style.teeth, np.float32) * tone[..., None]
+    gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * min(1.0, gap / (0.2 * iod))
+    teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
+    if teeth_patch is not None:  # the photo's own teeth instead of drawn ones
+        teeth_rgb, teeth = _place_patch(teeth_patch, inner - origin, shape)
+    layer += (teeth_rgb - layer) * teeth[..., None]
+
+    # Light: nothing inside the mouth outshines the face.
+    lum = layer @ LUMA.astype(np.float32)
+    over = np.maximum(lum / style.teeth_cap, 1.0)
+    layer /= over[..., None]
+    np.minimum(layer, 249.0, out=layer)
 
     roi = frame[y0:y1, x0:x1]
     blended = roi.astype(np.float32)
-    blended += (layer - blended) * cavity[..., None]
+    blended += (layer - blended) * opening[..., None]
     roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def teeth_patch(image: np.ndarray, inner: np.ndarray, iod: float, skin_luma: float) -> TeethPatch | None:
+    """The photo's own upper teeth when its mouth is open at rest and shows them (bright inside), else None."""
+    gap = float(np.linalg.norm(inner[6] - inner[2]))
+    if gap < 0.05 * iod:
+        return None
+    box = paint_box(inner, image.shape, int(np.ceil(0.02 * iod)) + 2)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box.bounds
+    pixels = image[y0:y1, x0:x1].copy()
+    local = inner - box.origin
+    inside = _fill(box.shape, [smooth_closed(local)], np.zeros(2)) > 0.5
+    if inside.sum() < 20 or _luma(np.median(pixels[inside].astype(np.float64), axis=0)) < 0.6 * skin_luma:
+        return None  # a dark open mouth: nothing to lend
+    ys, xs = np.mgrid[0 : box.shape[0], 0 : box.shape[1]].astype(np.float32)
+    lower = _lip_curve(np.stack([local[0], local[7], local[6], local[5], local[4]]), xs[0])[None, :]
+    fade = np.clip((lower - 0.03 * iod - ys) / max(0.03 * iod, 1.0), 0.0, 1.0)  # off the lower lip's edge
+    mask = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * fade
+    return TeethPatch(pixels=pixels, mask=mask.astype(np.float32), inner=local)
+
+
+def _place_patch(patch: TeethPatch, inner: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The teeth patch carried by the upper lip: scaled and turned with the mouth corners, its upper
+    middle on this frame's (a similarity: teeth never stretch taller as the jaw drops)."""
+    src_axis, dst_axis = patch.inner[4] - patch.inner[0], inner[4] - inner[0]
+    scale = float(np.linalg.norm(dst_axis) / max(np.linalg.norm(src_axis), 1e-6))
+    angle = float(np.arctan2(dst_axis[1], dst_axis[0]) - np.arctan2(src_axis[1], src_axis[0]))
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    m = np.concatenate([rot, (inner[2] - rot @ patch.inner[2])[:, None]], axis=1)
+    size = (shape[1], shape[0])
+    pixels = cv2.warpAffine(patch.pixels, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.warpAffine(patch.mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return pixels.astype(np.float32), mask
 
 
 def lip_colour(image: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -123,28 +253,15 @@ def draw_lip_seam(frame: np.ndarray, inner: np.ndarray, iod: float, lip_rgb: np.
     """Paint closed lips' meeting line over what is left of a photo's open-mouth teeth, in place.
 
     A photo whose mouth is open at rest is closed by the warp, but the map is interpolated, so a
-    pixel-thin remnant of its teeth would stay visible along the seam; lip colour with a darker
-    centre line covers it, fading out as the lips part (the interior takes over).
+    pixel-thin remnant of its teeth would stay visible along the seam; a narrow line of lip colour
+    (0.06 IOD) with a darker centre covers it, fading out as the lips part (the interior takes over).
     """
     gap = float(np.linalg.norm(inner[6] - inner[2]))
     alpha = float(np.clip(1.0 - gap / max(0.06 * iod, 1.0), 0.0, 1.0))
     if alpha <= 0.0:
         return
-    box = paint_box(inner, frame.shape, int(np.ceil(0.05 * iod)) + 3)
-    if box is None:
-        return
-    x0, y0, x1, y1 = box.bounds
-    origin, shape = box.origin, box.shape
     mid = np.stack([inner[0], (inner[1] + inner[7]) / 2, (inner[2] + inner[6]) / 2, (inner[3] + inner[5]) / 2, inner[4]])
-    line = np.round((mid - origin) * 16).astype(np.int32)
-    band = np.zeros(shape, np.uint8)
-    cv2.polylines(band, [line], False, 255, max(2, int(round(0.07 * iod))), cv2.LINE_AA, shift=4)
-    core = np.zeros(shape, np.uint8)
-    cv2.polylines(core, [line], False, 255, 1, cv2.LINE_AA, shift=4)
-    band_mask = cv2.GaussianBlur(band.astype(np.float32) / 255.0, (3, 3), 0.8) * alpha
-    core_mask = cv2.GaussianBlur(core.astype(np.float32) / 255.0, (3, 3), 0.6) * (0.7 * alpha)
-    roi = frame[y0:y1, x0:x1]
-    out = roi.astype(np.float32)
-    out += (lip_rgb.astype(np.float32) - out) * band_mask[..., None]
-    out += (lip_rgb.astype(np.float32) * 0.45 - out) * core_mask[..., None]
-    roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    pad = int(np.ceil(0.05 * iod)) + 3
+    lip = np.asarray(lip_rgb, np.float32)
+    draw_soft_line(frame, mid, lip, max(2, int(round(0.06 * iod))), 0.8, alpha, pad)
+    draw_soft_line(frame, mid, lip * 0.55, 1, 0.6, 0.5 * alpha, pad)

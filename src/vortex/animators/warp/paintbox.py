@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -47,3 +48,20 @@ def paint_box(points: np.ndarray, frame_shape: tuple[int, ...], pad: int, pad_af
     if x1 - x0 < min_width or y1 - y0 < min_height:
         return None
     return PaintBox(x0, y0, x1, y1)
+
+
+def draw_soft_line(frame: np.ndarray, points: np.ndarray, colour: np.ndarray, width: int, sigma: float,
+                   alpha: float, pad: int) -> None:
+    """Blend an anti-aliased, blurred polyline through ``points`` [n, 2] of ``colour`` into ``frame``, in place."""
+    box = paint_box(points, frame.shape, pad)
+    if box is None or alpha <= 0.0:
+        return
+    x0, y0, x1, y1 = box.bounds
+    line = np.zeros(box.shape, np.uint8)
+    cv2.polylines(line, [np.round((points - box.origin) * 16).astype(np.int32)], False, 255, max(1, int(width)),
+                  cv2.LINE_AA, shift=4)
+    mask = cv2.GaussianBlur(line.astype(np.float32) / 255.0, (0, 0), sigma) * alpha
+    roi = frame[y0:y1, x0:x1]
+    out = roi.astype(np.float32)
+    out += (np.asarray(colour, np.float32) - out) * mask[..., None]
+    roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)

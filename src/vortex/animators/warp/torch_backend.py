@@ -49,7 +49,7 @@ class TorchWarpAnimator:
         if self._cache is not None and self._cache[0] is portrait:
             return self._cache[1], self._cache[2]
         torch = _torch()
-        rig = build_rig(portrait, self.step)
+        rig = build_rig(portrait, step=self.step)
         dev = self.device
         tensors = {
             "image": torch.from_numpy(rig.image).to(dev).permute(2, 0, 1)[None].float(),
@@ -80,8 +80,8 @@ class TorchWarpAnimator:
             hg = rig.head_grid
             full_h, full_w = hg.full_shape
             out[:, hg.y0 : hg.y0 + full_h, hg.x0 : hg.x0 + full_w] = region
-            for i, (w, head, _) in enumerate(coefficients):
-                paint_details(rig, out[i], w, head)
+            for i, (w, pose, _) in enumerate(coefficients):
+                paint_details(rig, out[i], w, pose)
             yield out
 
     def render_into(self, portrait: Portrait, controls: Controls, buffer: np.ndarray) -> None:
