@@ -372,7 +372,8 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
 class WarpAnimator:
     """The embedded animator: landmark-driven dense warp plus a synthesized mouth interior.
 
-    ``step`` is the resolution divisor of the displacement grid (2: fields at half resolution,
+    ``config`` (``WarpConfig``) holds every tuning constant of the rig; ``step``, when given,
+    overrides its resolution divisor of the displacement grids (2: fields at half resolution,
     upsampled before the single full-resolution remap). ``workers`` frames of a chunk render
     concurrently (OpenCV and NumPy release the GIL); every frame depends only on its own
     Controls row, so the output is identical for any number of workers. The default is 1:
