@@ -105,9 +105,10 @@ class Server:
         return self.log_path.read_text()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """One server (1 worker, a queue of 4) for a test module's API round trips."""
+    """One server (1 worker, a queue of 4) shared by the API round trips of every module (model
+    loads cost seconds each on a loaded machine); tests that need other flags start their own."""
     srv = Server(tmp_path_factory.mktemp("srv") / "data", "--workers", "1", "--max-queue", "4").wait_ready()
     yield srv
     srv.stop()

@@ -64,8 +64,9 @@ class RenderJob:
 
 @dataclass(frozen=True)
 class RenderProgress:
-    """Where a job is: ``stage`` (``speech``, ``actor``, ``prepare``, ``motion``, ``animation``,
-    ``encode``), and the frames rendered so far out of the slot's total (0/0 before animation)."""
+    """Where a job is: ``stage`` (what moved last, as the pipeline's ``SlotProgress`` says:
+    ``speech``, ``actor``, ``animation``, ``done``), and the frames that reached the sinks so far
+    out of the slot's total (the total is 0 while an ``auto`` slot is still speaking)."""
 
     job_id: str
     stage: str
@@ -145,11 +146,23 @@ def materialize_recipe(job: RenderJob, folder: Path) -> dict:
     return recipe
 
 
+def progress_adapter(job_id: str, callback: ProgressCallback) -> Callable[[Any], None]:
+    """An ``on_progress`` for ``VortexPipeline.generate_slot`` that reports ``RenderProgress``.
+
+    Executors pass it with a ``cancel`` event: ``generate_slot(..., on_progress=progress_adapter(
+    job.job_id, on_progress), cancel=event)``; setting the event stops the slot at its next chunk.
+    """
+    def report(progress) -> None:  # a vortex.pipeline SlotProgress
+        callback(RenderProgress(job_id, progress.stage, progress.frames_done, progress.frames_total))
+
+    return report
+
+
 class ProgressObserver(Progress):
     """A ``Progress`` that turns the pipeline's JSON progress lines into ``RenderProgress`` calls.
 
-    The pipeline reports through ``Progress`` (the same events ``--log-json`` prints); this
-    reads them without printing anything, so executors see stages and frames as they happen.
+    Superseded by ``progress_adapter`` (the pipeline's own ``on_progress``), which also reports
+    speech; kept while the Ray worker still passes it as ``progress=``.
     """
 
     def __init__(self, job_id: str, callback: ProgressCallback) -> None:
@@ -222,6 +235,7 @@ class LocalExecutor:
         self._busy: dict[str, str | None] = dict.fromkeys(self._names)
         self._done: dict[str, int] = dict.fromkeys(self._names, 0)
         self._tasks: dict[str, asyncio.Task] = {}
+        self._cancels: dict[str, threading.Event] = {}
 
     @property
     def ready(self) -> bool:
@@ -252,14 +266,17 @@ class LocalExecutor:
         task = asyncio.current_task()
         if task is not None:
             self._tasks[job.job_id] = task
+        cancel = self._cancels[job.job_id] = threading.Event()
         folder = Path(tempfile.mkdtemp(prefix=f"{job.job_id}.", dir=self._work_dir))
         try:
             recipe = materialize_recipe(job, folder)
             output = folder / "slot.mp4"
             result = await self._pipeline.generate_slot(
-                recipe, slot_id=job.job_id, output=output, progress=ProgressObserver(job.job_id, on_progress),
-                deadline=job.deadline,
+                recipe, slot_id=job.job_id, output=output, on_progress=progress_adapter(job.job_id, on_progress),
+                cancel=cancel, deadline=job.deadline,
             )
+            if cancel.is_set() and not result.success:
+                raise asyncio.CancelledError(f"slot {job.job_id} cancelled")
             report = result.to_dict()
             report["recipe"] = job.recipe  # the network's recipe, not the private upload paths
             video = output.read_bytes() if result.success else None
@@ -268,14 +285,16 @@ class LocalExecutor:
                                  result.exit_code, worker)
         finally:
             self._tasks.pop(job.job_id, None)
+            self._cancels.pop(job.job_id, None)
             self._busy[worker] = None
             await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def cancel(self, job_id: str) -> bool:
-        task = self._tasks.get(job_id)
-        if task is None or task.done():
+        """Stop the job at its next chunk (the pipeline removes what it wrote)."""
+        event = self._cancels.get(job_id)
+        if event is None:
             return False
-        task.cancel()
+        event.set()
         return True
 
     def workers(self) -> list[WorkerInfo]:
