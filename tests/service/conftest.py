@@ -13,8 +13,8 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-def make_recipe(script: str = "Good evening, this is channel one.", seed: int = 3, duration: float = 2.0) -> dict:
-    """A slot small enough for a loaded 2-core machine: 256 px, 12 fps, two seconds."""
+def make_recipe(script: str = "Good evening, this is channel one.", seed: int = 3, duration: float | str = 2.0) -> dict:
+    """A slot small enough for a loaded 2-core machine: 256 px, 12 fps, two seconds (or ``"auto"``)."""
     return {"audio_track": {"script": script, "voice_id": "jf_alpha"},
             "visual_track": {"prompt": "green alien, space"},
             "slot": {"duration_sec": duration, "fps": 12, "size": 256, "seed": seed}}

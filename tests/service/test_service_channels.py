@@ -61,7 +61,7 @@ def test_channel_is_one_live_hls_stream_with_a_guide(server, small_recipe, wait_
             assert 0 <= guide["lead_sec"] <= 6.0
         else:  # the broadcast caught up with rendering
             assert guide["stalled"] and guide["lead_sec"] == 0 and guide["on_air"] is None
-        assert http.get("/v1/channels").json() == ["news"]
+        assert "news" in http.get("/v1/channels").json()
 
 
 def test_channel_refusals(server, small_recipe):

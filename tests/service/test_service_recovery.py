@@ -10,7 +10,7 @@ import httpx
 
 def test_kill_9_mid_render_then_restart(start_server, small_recipe, wait_for, tmp_path, reference_mp4, cli_bytes):
     data = tmp_path / "data"
-    long_recipe = small_recipe(script="This slot is interrupted by a crash and rendered again.", seed=8, duration=8.0)
+    long_recipe = small_recipe(script="This slot is interrupted by a crash and rendered again.", seed=8, duration=5.0)
     first = start_server("--workers", "1", data=data).wait_ready()
     with httpx.Client(base_url=first.url, timeout=60) as http:
         finished = http.post("/v1/slots", json=small_recipe()).json()["id"]
