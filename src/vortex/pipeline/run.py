@@ -402,7 +402,7 @@ class SlotRun:
         written = 0
         total = self.slot.fixed_frames
         try:
-            with self.progress.task("animation", total=total or 0, unit="frame") as task:
+            with self.progress.task("animation", total=total, unit="frame") as task:  # None: an auto slot, still speaking
                 while True:
                     kind, value = to_sinks.get()
                     t0 = time.perf_counter()
