@@ -24,7 +24,10 @@ Backends:       --actor, --animator: auto (default) picks the production model w
                 kokoro-onnx. One status line says what each stage used and why; naming a backend
                 that cannot run here fails at once (exit 1) with what is missing.
 
-The slot lasts as long as the speech plus a short tail (--duration auto, the default), or
+The slot is made as a pipeline: each sentence is animated and encoded while the next ones are
+still being spoken, so the first frames are written long before the last word is synthesized.
+The slot lasts as long as the speech plus a short tail (--duration auto, the default: it ends
+0.5 s after the last word, rounded up to whole frames), or
 exactly S seconds with --duration S: shorter speech is padded with silence while the face
 idles, longer speech is cut at a word boundary with a warning (more than 20% too long is an
 error that says by how much). A 45 s slot at 24 fps has exactly 1080 frames.
