@@ -134,3 +134,14 @@ def test_other_addresses_need_a_token(tmp_path, run_cli):
     weak = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--data", str(data), "--token-file", str(short), timeout=120)
     assert weak.returncode == 2 and "at least 16" in weak.stderr
     assert not data.exists()  # nothing was created for a refused start
+
+
+def test_per_slot_deadline(start_server, small_recipe, wait_for):
+    srv = start_server("--slot-deadline", "0.5").wait_ready()
+    with httpx.Client(base_url=srv.url, timeout=60) as http:
+        slot_id = http.post("/v1/slots", json=small_recipe(duration=5.0)).json()["id"]
+        status = wait_for(http, slot_id)
+        assert status["status"] == "failed" and status["error_type"] == "DeadlineExceededError"
+        assert status["report"]["exit_code"] == 3
+        assert http.get(f"/v1/slots/{slot_id}/video.mp4").status_code == 404
+        assert http.get("/healthz").status_code == 200

@@ -146,8 +146,21 @@ class SlotService:
         job, created = self.store.add_job(canonical, {k: s for k, (_, s) in checked.items()}, idempotency_key, channel, job_id)
         if not created:
             self.files.remove(job_id)
-        self._wake.set()
+        self._notify()
         return job, created
+
+    def _notify(self) -> None:
+        """Wake the scheduler; safe from the request threads ``submit`` runs on (asyncio's Event is not)."""
+        if self._loop is None:
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     # -- jobs -------------------------------------------------------------------------------
 
