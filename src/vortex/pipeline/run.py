@@ -87,6 +87,7 @@ class SlotRun:
         self.audio: np.ndarray | None = None
         self.frames_buffer: np.ndarray | None = None
         self._first_frame_at: float | None = None
+        self._speech_load_s = 0.0
         self._progress_lock = threading.Lock()
 
     # -- the whole slot ----------------------------------------------------------------------
@@ -187,7 +188,9 @@ class SlotRun:
             if source in TIMELINE_SOURCES:  # what happened, not what was expected (Whisper may have fallen back)
                 self.backend_reasons["speech"] = f"your recording; {TIMELINE_SOURCES[source]}"
             return SpeechStream.whole(speech)
+        loading = time.perf_counter()
         engine = self.pipeline.speech_backend()
+        self._speech_load_s = time.perf_counter() - loading  # reported as load_speech, not as speech
         progress = StoppableProgress(self.progress, self.stop)
         progress.check("speech")  # the slot gave up while the model was loading
         self.backends["speech"] = engine.name
@@ -304,7 +307,7 @@ class SlotRun:
         self.frames, self.audio = timeline.frames, fitted.waveform
         rows = motion.finish(fitted.phones, self.frames) if early is None else None
         motion_s += time.perf_counter() - t1
-        self.timings["speech"] = round(speech_s, 4)
+        self.timings["speech"] = round(speech_s - self._speech_load_s, 4)
         self.timings["motion"] = round(motion_s, 4)
         log_stage(self.progress, "speech", self.timings["speech"])
         log_stage(self.progress, "motion", self.timings["motion"])
