@@ -39,9 +39,14 @@ SCRIPTS = [
 
 def recipes(quick: bool) -> list[dict]:
     n, seconds, size = (3, 3, 256) if quick else (6, 10, 512)
-    return [{"audio_track": {"script": SCRIPTS[i % len(SCRIPTS)], "voice_id": "jf_alpha"},
-             "visual_track": {"prompt": "news anchor, suit, studio"},
-             "slot": {"duration_sec": seconds, "fps": 24, "size": size, "seed": i}} for i in range(n)]
+    return [
+        {
+            "audio_track": {"script": SCRIPTS[i % len(SCRIPTS)], "voice_id": "jf_alpha"},
+            "visual_track": {"prompt": "news anchor, suit, studio"},
+            "slot": {"duration_sec": seconds, "fps": 24, "size": size, "seed": i},
+        }
+        for i in range(n)
+    ]
 
 
 def _env() -> dict:
@@ -82,8 +87,20 @@ def run_processes(batch: list[dict], folder: Path) -> dict:
     for i, recipe in enumerate(batch):
         path = folder / f"r{i}.json"
         path.write_text(json.dumps(recipe))
-        process = subprocess.Popen([sys.executable, "-m", "vortex.cli", "generate", "--recipe", str(path), "-o",
-                                    str(folder / f"p{i}.mp4"), "-q"], env=_env())
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vortex.cli",
+                "generate",
+                "--recipe",
+                str(path),
+                "-o",
+                str(folder / f"p{i}.mp4"),
+                "-q",
+            ],
+            env=_env(),
+        )
         sampler = _PeakRss(process.pid)
         if process.wait() != 0:
             raise RuntimeError(f"vortex generate failed on recipe {i}")
@@ -97,8 +114,12 @@ def run_service(batch: list[dict], folder: Path) -> dict:
     import httpx
 
     log = open(folder / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "vortex.cli", "serve", "--port", "0", "--data", str(folder / "data"),
-                               "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=_env())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vortex.cli", "serve", "--port", "0", "--data", str(folder / "data"), "--workers", "1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+    )
     sampler = _PeakRss(server.pid)
     try:
         url = None
@@ -127,14 +148,21 @@ def run_service(batch: list[dict], folder: Path) -> dict:
                             raise RuntimeError(f"slot {slot_id} {status}")
                 time.sleep(0.05)
             wall = time.perf_counter() - started
-            same = all(http.get(f"/v1/slots/{slot_id}/video.mp4").content == (folder / f"p{i}.mp4").read_bytes()
-                       for i, slot_id in enumerate(ids))
+            same = all(
+                http.get(f"/v1/slots/{slot_id}/video.mp4").content == (folder / f"p{i}.mp4").read_bytes()
+                for i, slot_id in enumerate(ids)
+            )
     finally:
         server.terminate()
         server.wait(60)
         log.close()
-    return {"wall_s": round(wall, 3), "model_load_s": round(load_s, 3), "latency_s": percentiles(list(finished.values())),
-            "peak_rss_mb": sampler.stop(), "same_bytes_as_generate": same}
+    return {
+        "wall_s": round(wall, 3),
+        "model_load_s": round(load_s, 3),
+        "latency_s": percentiles(list(finished.values())),
+        "peak_rss_mb": sampler.stop(),
+        "same_bytes_as_generate": same,
+    }
 
 
 def run(quick: bool = False) -> dict:
@@ -149,11 +177,16 @@ def run(quick: bool = False) -> dict:
     for side in (processes, service):
         side["throughput_video_s_per_wall_s"] = round(video_s / side["wall_s"], 3)
     return {
-        "slots": len(batch), "slot_s": batch[0]["slot"]["duration_sec"], "size": batch[0]["slot"]["size"], "workers": 1,
+        "slots": len(batch),
+        "slot_s": batch[0]["slot"]["duration_sec"],
+        "size": batch[0]["slot"]["size"],
+        "workers": 1,
         "processes": processes,
         "service": service,
         "ratio": {
-            "throughput": round(service["throughput_video_s_per_wall_s"] / processes["throughput_video_s_per_wall_s"], 3),
+            "throughput": round(
+                service["throughput_video_s_per_wall_s"] / processes["throughput_video_s_per_wall_s"], 3
+            ),
             "latency_p50": round(service["latency_s"]["p50"] / processes["latency_s"]["p50"], 3),
             "latency_p95": round(service["latency_s"]["p95"] / processes["latency_s"]["p95"], 3),
             "peak_rss": round(service["peak_rss_mb"] / processes["peak_rss_mb"], 3),

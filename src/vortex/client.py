@@ -33,8 +33,14 @@ class ServerError(VortexError):
     """The server refused a request or the slot failed. ``status``: the HTTP status (0 for a
     failed slot); ``exit_code`` follows the CLI's (2 invalid input, 3 deadline, 1 otherwise)."""
 
-    def __init__(self, message: str, status: int = 0, field: str | None = None, exit_code: int = 1,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int = 0,
+        field: str | None = None,
+        exit_code: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.field = field
@@ -52,7 +58,9 @@ def load_recipe_file(path: str | os.PathLike[str]) -> tuple[dict, dict[str, Path
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"--recipe: cannot read {p}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"--recipe: {p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise InvalidInputError(
+            f"--recipe: {p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     files: dict[str, Path] = {}
     if isinstance(recipe, dict):
         for track, key, kind in (("visual_track", "photo_file", "photo"), ("audio_track", "audio_file", "audio")):
@@ -91,13 +99,23 @@ class VortexClient:
             except ValueError:
                 message, field = response.text.strip() or response.reason_phrase, None
             retry = response.headers.get("retry-after")
-            raise ServerError(f"server answered {response.status_code}: {message}", response.status_code, field,
-                              2 if response.status_code in (413, 415, 422) else 1, float(retry) if retry else None)
+            raise ServerError(
+                f"server answered {response.status_code}: {message}",
+                response.status_code,
+                field,
+                2 if response.status_code in (413, 415, 422) else 1,
+                float(retry) if retry else None,
+            )
         return response
 
-    def submit(self, recipe: dict | str | os.PathLike[str], photo: str | os.PathLike[str] | bytes | None = None,
-               audio: str | os.PathLike[str] | bytes | None = None, idempotency_key: str | None = None,
-               channel: str | None = None) -> str:
+    def submit(
+        self,
+        recipe: dict | str | os.PathLike[str],
+        photo: str | os.PathLike[str] | bytes | None = None,
+        audio: str | os.PathLike[str] | bytes | None = None,
+        idempotency_key: str | None = None,
+        channel: str | None = None,
+    ) -> str:
         """Queue a slot; returns its id. ``recipe``: a dict, or a recipe file (its local files are uploaded)."""
         uploads: dict[str, Any] = {}
         if not isinstance(recipe, dict):
@@ -129,7 +147,9 @@ class VortexClient:
         """Status dicts from the server's event stream, the last one final (done/failed/cancelled)."""
         import httpx
 
-        with self._http.stream("GET", f"/v1/slots/{slot_id}/events", timeout=httpx.Timeout(timeout, connect=30.0)) as response:
+        with self._http.stream(
+            "GET", f"/v1/slots/{slot_id}/events", timeout=httpx.Timeout(timeout, connect=30.0)
+        ) as response:
             self._check(response)
             data: list[str] = []
             for line in response.iter_lines():
@@ -150,7 +170,9 @@ class VortexClient:
                 pass
         if status["status"] != "done":
             code = (status.get("report") or {}).get("exit_code") or 1
-            raise ServerError(f"slot {slot_id} {status['status']}: {status.get('error') or 'cancelled'}", 0, None, int(code))
+            raise ServerError(
+                f"slot {slot_id} {status['status']}: {status.get('error') or 'cancelled'}", 0, None, int(code)
+            )
         return status
 
     def download(self, slot_id: str, path: str | os.PathLike[str]) -> Path:

@@ -15,9 +15,11 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 def make_recipe(script: str = "Good evening, this is channel one.", seed: int = 3, duration: float | str = 2.0) -> dict:
     """A slot small enough for a loaded 2-core machine: 256 px, 12 fps, two seconds (or ``"auto"``)."""
-    return {"audio_track": {"script": script, "voice_id": "jf_alpha"},
-            "visual_track": {"prompt": "green alien, space"},
-            "slot": {"duration_sec": duration, "fps": 12, "size": 256, "seed": seed}}
+    return {
+        "audio_track": {"script": script, "voice_id": "jf_alpha"},
+        "visual_track": {"prompt": "green alien, space"},
+        "slot": {"duration_sec": duration, "fps": 12, "size": 256, "seed": seed},
+    }
 
 
 def cli_env() -> dict:
@@ -32,8 +34,12 @@ def generate_with_cli(recipe: dict, folder: Path) -> bytes:
     path = folder / "recipe.json"
     path.write_text(json.dumps(recipe))
     out = folder / "cli.mp4"
-    subprocess.run([sys.executable, "-m", "vortex.cli", "generate", "--recipe", str(path), "-o", str(out), "-q"],
-                   check=True, env=cli_env(), timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "vortex.cli", "generate", "--recipe", str(path), "-o", str(out), "-q"],
+        check=True,
+        env=cli_env(),
+        timeout=600,
+    )
     return out.read_bytes()
 
 
@@ -57,8 +63,12 @@ class Server:
         self.data = Path(data)
         self.log_path = self.data.parent / f"{self.data.name}.log"
         self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen([sys.executable, "-m", "vortex.cli", "serve", "--port", "0", "--data", str(self.data), *args],
-                                        stdout=self._log, stderr=subprocess.STDOUT, env=env or cli_env())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vortex.cli", "serve", "--port", "0", "--data", str(self.data), *args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env or cli_env(),
+        )
         deadline = time.monotonic() + 120
         self.url = None
         while self.url is None:
@@ -155,8 +165,10 @@ def cli_bytes(tmp_path_factory):
 @pytest.fixture(scope="session")
 def run_cli():
     """``run_cli(*args, timeout=...)`` -> the finished ``vortex`` process (text stdout/stderr)."""
+
     def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "vortex.cli", *args], capture_output=True, text=True, env=cli_env(),
-                              timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "vortex.cli", *args], capture_output=True, text=True, env=cli_env(), timeout=timeout
+        )
 
     return run

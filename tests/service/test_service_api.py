@@ -92,7 +92,11 @@ def test_catalogs_health_and_metrics(http, finished):
     ready = http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["workers"][0]["name"] == "local-0"
     metrics = http.get("/metrics").text
-    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if not line.startswith("#")}
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if not line.startswith("#")
+    }
     assert samples["vortex_queue_depth"] == 0
     assert samples['vortex_slots_total{outcome="done"}'] >= 1
     assert samples["vortex_render_seconds_count"] == samples['vortex_render_seconds_bucket{le="+Inf"}'] >= 1
@@ -115,7 +119,9 @@ def test_cancel_a_queued_and_a_running_slot(http, small_recipe, wait_for, server
 
 
 def test_failed_slot_reports_the_clis_message(http, small_recipe, wait_for):
-    recipe = small_recipe(script="Far too many words for a one second slot, far too many words indeed. " * 3, duration=1.0)
+    recipe = small_recipe(
+        script="Far too many words for a one second slot, far too many words indeed. " * 3, duration=1.0
+    )
     slot_id = http.post("/v1/slots", json=recipe).json()["id"]
     status = wait_for(http, slot_id)
     assert status["status"] == "failed" and "too long" in status["error"]

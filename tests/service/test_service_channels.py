@@ -20,7 +20,9 @@ def test_channel_is_one_live_hls_stream_with_a_guide(server, small_recipe, wait_
         guide = http.get("/v1/channels/news").json()
         assert [entry["id"] for entry in guide["programme"]] == ids
         assert guide["next"] == {"id": ids[0]} and guide["on_air"] is None
-        assert "nothing on air yet" in http.get("/channels/news/index.m3u8").json()["detail"]  # first slot still rendering
+        assert (
+            "nothing on air yet" in http.get("/channels/news/index.m3u8").json()["detail"]
+        )  # first slot still rendering
         assert http.post("/v1/channels", json={"name": "news", "recipes": recipes}).status_code == 409
 
         appended = http.post("/v1/channels/news/slots", json=small_recipe(script="Goodnight.", seed=5))
@@ -34,7 +36,11 @@ def test_channel_is_one_live_hls_stream_with_a_guide(server, small_recipe, wait_
         lines = playlist.text.splitlines()
         assert lines[0] == "#EXTM3U" and "#EXT-X-ENDLIST" not in lines  # live: it grows
         assert lines.count("#EXT-X-DISCONTINUITY") == 2  # between the three slots
-        urls = [urljoin(f"{server.url}/channels/news/index.m3u8", line) for line in lines if line and not line.startswith("#")]
+        urls = [
+            urljoin(f"{server.url}/channels/news/index.m3u8", line)
+            for line in lines
+            if line and not line.startswith("#")
+        ]
         owners = [url.split("/slots/")[1].split("/")[0] for url in urls]
         assert owners == sorted(owners, key=ids.index) and set(owners) == set(ids)  # programme order
         declared = sum(float(line[8:].split(",")[0]) for line in lines if line.startswith("#EXTINF:"))
@@ -68,12 +74,17 @@ def test_channel_refusals(server, small_recipe):
     with httpx.Client(base_url=server.url, timeout=60) as http:
         bad = http.post("/v1/channels", json={"name": "Bad Name!", "recipes": []})
         assert bad.status_code == 422 and bad.json()["field"] == "name"
-        broken = http.post("/v1/channels", json={"name": "ok", "recipes": [small_recipe(), {"audio_track": {"script": ""}}]})
+        broken = http.post(
+            "/v1/channels", json={"name": "ok", "recipes": [small_recipe(), {"audio_track": {"script": ""}}]}
+        )
         assert broken.status_code == 422
         assert broken.json()["detail"] == "recipes[1].audio_track.script: is empty"
         assert http.get("/v1/channels/ok").status_code == 404  # nothing of a refused channel exists
         assert http.get("/channels/nope/index.m3u8").status_code == 404
         assert http.post("/v1/channels/nope/slots", json=small_recipe()).status_code == 404
-        for path in ("/slots/0123456789abcdef/hls/segment_00000.ts", "/slots/0123456789abcdef/hls/..%2F..%2Fvortex.db",
-                     "/channels/..%2Fslots/index.m3u8"):
+        for path in (
+            "/slots/0123456789abcdef/hls/segment_00000.ts",
+            "/slots/0123456789abcdef/hls/..%2F..%2Fvortex.db",
+            "/channels/..%2Fslots/index.m3u8",
+        ):
             assert http.get(path).status_code == 404

@@ -15,9 +15,11 @@ def photo_recipe(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("photo")
     Image.fromarray(data.astronaut()).save(folder / "astronaut.png")
-    recipe = {"audio_track": {"script": "Houston, all is well.", "voice_id": "jm_kumo"},
-              "visual_track": {"photo_file": "astronaut.png", "expression_preset": "calm"},
-              "slot": {"duration_sec": 2, "fps": 12, "size": 256, "seed": 1}}
+    recipe = {
+        "audio_track": {"script": "Houston, all is well.", "voice_id": "jm_kumo"},
+        "visual_track": {"photo_file": "astronaut.png", "expression_preset": "calm"},
+        "slot": {"duration_sec": 2, "fps": 12, "size": 256, "seed": 1},
+    }
     path = folder / "slot.json"
     path.write_text(json.dumps(recipe))
     return path
@@ -39,8 +41,9 @@ def test_vortex_submit_refusals_are_one_line(server, run_cli, tmp_path):
     bad.write_text(json.dumps({"audio_track": {"script": "Hi."}, "slot": {"size": 258 + 1}}))
     answer = run_cli("submit", "--server", server.url, "--recipe", str(bad), "-o", str(tmp_path / "x.mp4"))
     assert answer.returncode == 2
-    assert answer.stderr.strip().splitlines() == ["vortex: error: server answered 422: slot.size: must be even "
-                                                  "(H.264 yuv420p halves the colour planes), got 259"]
+    assert answer.stderr.strip().splitlines() == [
+        "vortex: error: server answered 422: slot.size: must be even (H.264 yuv420p halves the colour planes), got 259"
+    ]
     unreachable = run_cli("submit", "--server", "http://127.0.0.1:9", "--recipe", str(bad))
     assert unreachable.returncode == 1 and "is 'vortex serve' running?" in unreachable.stderr
     assert not (tmp_path / "x.mp4").exists()

@@ -31,8 +31,9 @@ def test_renders_the_cli_bytes_and_reports_frames(executor, reference_mp4, small
 
 
 def test_failed_slot_is_an_outcome(executor, small_recipe):
-    recipe = small_recipe(script="This script is far too long to be spoken in the one second the slot lasts. " * 3,
-                          duration=1.0)
+    recipe = small_recipe(
+        script="This script is far too long to be spoken in the one second the slot lasts. " * 3, duration=1.0
+    )
     outcome = asyncio.run(executor.submit(RenderJob("job2", recipe), lambda p: None))
     assert not outcome.success and outcome.video is None
     assert outcome.exit_code == 2 and "too long" in outcome.error

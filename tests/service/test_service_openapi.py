@@ -22,7 +22,11 @@ def test_contract_holds_under_generated_requests(start_server):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     # a queue of one and a one-second deadline: generated recipes that are valid cost little
     srv = start_server("--max-queue", "1", "--slot-deadline", "1", "--max-slot-seconds", "2").wait_ready()
@@ -32,11 +36,20 @@ def test_contract_holds_under_generated_requests(start_server):
         op = operation.ok()
 
         @given(op.as_strategy())
-        @settings(max_examples=8, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=8, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         def check(case):
             response = case.call(base_url=srv.url, timeout=30)
-            case.validate_response(response, checks=[not_a_server_error, status_code_conformance, content_type_conformance,
-                                                      response_schema_conformance])
+            case.validate_response(
+                response,
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
 
         try:
             check()

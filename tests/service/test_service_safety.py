@@ -24,6 +24,7 @@ def http(server):
 
 def bomb_png(side: int = 10_000) -> bytes:
     """A real PNG of side x side grey pixels (100 megapixels) that compresses to ~100 KB."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -58,7 +59,9 @@ def multipart(recipe: dict, **files: bytes) -> dict:
 def test_recipes_may_not_name_server_files(http, small_recipe):
     recipe = small_recipe()
     recipe["visual_track"] = {"photo_file": "/etc/passwd"}
-    assert "may not name a file on the server" in refused(http.post("/v1/slots", json=recipe), 422, "visual_track.photo_file")
+    assert "may not name a file on the server" in refused(
+        http.post("/v1/slots", json=recipe), 422, "visual_track.photo_file"
+    )
     recipe = small_recipe()
     recipe["audio_track"] = {"audio_file": "../../vortex.db"}
     refused(http.post("/v1/slots", json=recipe), 422, "audio_track.audio_file")
@@ -67,15 +70,22 @@ def test_recipes_may_not_name_server_files(http, small_recipe):
 def test_invalid_recipes_get_the_clis_line(http, small_recipe):
     recipe = small_recipe()
     recipe["slot"]["fps"] = 500
-    assert refused(http.post("/v1/slots", json=recipe), 422, "slot.fps") == "slot.fps: must be an integer from 8 to 60, got 500"
+    assert (
+        refused(http.post("/v1/slots", json=recipe), 422, "slot.fps")
+        == "slot.fps: must be an integer from 8 to 60, got 500"
+    )
     refused(http.post("/v1/slots", content=b"{not json", headers={"content-type": "application/json"}), 422, "body")
     refused(http.post("/v1/slots", json=[1, 2]), 422, "recipe")
     refused(http.post("/v1/slots", content=b"x", headers={"content-type": "text/plain"}), 415, "content-type")
 
 
 def test_traversal_in_urls(http):
-    for path in ("/v1/slots/..%2F..%2Fvortex.db", "/v1/slots/../../etc/passwd", "/v1/slots/%2e%2e/video.mp4",
-                 "/channels/x/..%2F..%2Fvortex.db/seg_000.ts"):
+    for path in (
+        "/v1/slots/..%2F..%2Fvortex.db",
+        "/v1/slots/../../etc/passwd",
+        "/v1/slots/%2e%2e/video.mp4",
+        "/channels/x/..%2F..%2Fvortex.db/seg_000.ts",
+    ):
         assert http.get(path).status_code == 404
 
 
@@ -91,12 +101,16 @@ def test_oversized_bodies_and_uploads(http, small_recipe):
     assert "megapixels" in refused(http.post("/v1/slots", **multipart(recipe, photo=bomb_png())), 413, "photo")
     refused(http.post("/v1/slots", **multipart(recipe, photo=b"this is not an image")), 422, "photo")
     spoken = {"visual_track": {"prompt": "robot"}, "slot": {"duration_sec": "auto", "size": 256}}
-    assert "over the limit of 600 s" in refused(http.post("/v1/slots", **multipart(spoken, audio=wav_bytes(660))), 413, "audio")
+    assert "over the limit of 600 s" in refused(
+        http.post("/v1/slots", **multipart(spoken, audio=wav_bytes(660))), 413, "audio"
+    )
 
 
 def test_malformed_multipart(http):
     headers = {"content-type": "multipart/form-data; boundary=zzz"}
-    refused(http.post("/v1/slots", content=b"--zzz\r\nContent-Disposition: form-data\r\n\r\nbroken", headers=headers), 400)
+    refused(
+        http.post("/v1/slots", content=b"--zzz\r\nContent-Disposition: form-data\r\n\r\nbroken", headers=headers), 400
+    )
     refused(http.post("/v1/slots", files={"recipe": ("r.json", b"{}")}), 422, "recipe")
     refused(http.post("/v1/slots", data={"recipe": "{}"}, files={"other": ("o.bin", b"1")}), 422, "other")
     refused(http.post("/v1/slots", data={"recipe": "{}"}), 415, "content-type")  # urlencoded
@@ -131,7 +145,9 @@ def test_other_addresses_need_a_token(tmp_path, run_cli):
     assert refused_bind.stderr.count("\n") == 1 and "--token-file" in refused_bind.stderr
     short = tmp_path / "short.txt"
     short.write_text("abc")
-    weak = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--data", str(data), "--token-file", str(short), timeout=120)
+    weak = run_cli(
+        "serve", "--host", "0.0.0.0", "--port", "0", "--data", str(data), "--token-file", str(short), timeout=120
+    )
     assert weak.returncode == 2 and "at least 16" in weak.stderr
     assert not data.exists()  # nothing was created for a refused start
 

@@ -33,21 +33,46 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     from vortex.service.server import DEFAULT_PORT
 
     defaults = ServiceLimits()
-    p = subparsers.add_parser("serve", parents=[common], help="serve slots and channels over HTTP (API, HLS, web page)",
-                              description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "serve",
+        parents=[common],
+        help="serve slots and channels over HTTP (API, HLS, web page)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need --token-file)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    p.add_argument("--data", metavar="DIR", help="jobs, uploads and outputs (default $VORTEX_DATA_DIR or "
-                                                 "~/.local/share/vortex/service)")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="jobs, uploads and outputs (default $VORTEX_DATA_DIR or ~/.local/share/vortex/service)",
+    )
     p.add_argument("--workers", type=int, default=1, help="slots rendered at once (default 1, right for 2 cores)")
     p.add_argument("--token-file", metavar="F", help="a file holding the bearer token clients must send")
-    p.add_argument("--max-queue", type=int, default=defaults.max_queue,
-                   help=f"queued slots before POST answers 429 (default {defaults.max_queue})")
-    p.add_argument("--slot-deadline", type=float, default=defaults.slot_deadline_sec, metavar="S",
-                   help=f"seconds a slot may take in all (default {defaults.slot_deadline_sec:g})")
-    p.add_argument("--max-slot-seconds", type=float, default=defaults.max_slot_sec, metavar="S",
-                   help=f"longest slot a recipe may ask for (default {defaults.max_slot_sec:g})")
-    p.add_argument("--animator", choices=("auto", "warp", "liveportrait"), default="auto", help="as for 'vortex generate'")
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=defaults.max_queue,
+        help=f"queued slots before POST answers 429 (default {defaults.max_queue})",
+    )
+    p.add_argument(
+        "--slot-deadline",
+        type=float,
+        default=defaults.slot_deadline_sec,
+        metavar="S",
+        help=f"seconds a slot may take in all (default {defaults.slot_deadline_sec:g})",
+    )
+    p.add_argument(
+        "--max-slot-seconds",
+        type=float,
+        default=defaults.max_slot_sec,
+        metavar="S",
+        help=f"longest slot a recipe may ask for (default {defaults.max_slot_sec:g})",
+    )
+    p.add_argument(
+        "--animator", choices=("auto", "warp", "liveportrait"), default="auto", help="as for 'vortex generate'"
+    )
     p.add_argument("--actor", choices=("auto", "procedural", "flux"), default="auto", help="as for 'vortex generate'")
     p.add_argument("--models-dir", metavar="D", help="official model files (as for 'vortex generate')")
     p.set_defaults(func=run)
@@ -70,10 +95,20 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--slot-deadline", args.slot_deadline), ("--max-slot-seconds", args.max_slot_seconds)):
         if not value > 0:
             raise InvalidInputError(f"{flag} must be a positive number of seconds, got {value:g}")
-    limits = replace(ServiceLimits(), max_queue=args.max_queue, slot_deadline_sec=args.slot_deadline,
-                     max_slot_sec=args.max_slot_seconds)
+    limits = replace(
+        ServiceLimits(),
+        max_queue=args.max_queue,
+        slot_deadline_sec=args.slot_deadline,
+        max_slot_sec=args.max_slot_seconds,
+    )
     options = {"animator": args.animator, "actor": args.actor, "models_dir": args.models_dir}
-    config = ServerConfig(host=args.host, port=args.port, data_dir=Path(args.data) if args.data else default_data_dir(),
-                          workers=args.workers, token=read_token(args.token_file) if args.token_file else None,
-                          limits=limits, pipeline_options=options)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data) if args.data else default_data_dir(),
+        workers=args.workers,
+        token=read_token(args.token_file) if args.token_file else None,
+        limits=limits,
+        pipeline_options=options,
+    )
     return serve(config, announce=sys.stderr)

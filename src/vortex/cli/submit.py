@@ -21,16 +21,28 @@ recipe). The MP4 has the same bytes 'vortex generate --recipe' makes. Exit codes
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     from vortex.service.server import DEFAULT_PORT
 
-    p = subparsers.add_parser("submit", parents=[common], help="send a recipe to a 'vortex serve' server and save the MP4",
-                              description="Send a slot recipe to a running 'vortex serve', follow its progress and "
-                                          "download the finished MP4.", epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the server's URL (default %(default)s)")
-    p.add_argument("--recipe", metavar="R.json", required=True,
-                   help="the slot recipe (docs/recipe.schema.json); with --channel also a JSON list of recipes")
+    p = subparsers.add_parser(
+        "submit",
+        parents=[common],
+        help="send a recipe to a 'vortex serve' server and save the MP4",
+        description="Send a slot recipe to a running 'vortex serve', follow its progress and "
+        "download the finished MP4.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--server", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the server's URL (default %(default)s)"
+    )
+    p.add_argument(
+        "--recipe",
+        metavar="R.json",
+        required=True,
+        help="the slot recipe (docs/recipe.schema.json); with --channel also a JSON list of recipes",
+    )
     p.add_argument("-o", "--output", metavar="OUT.mp4", help="where to save the MP4 (default: do not download)")
-    p.add_argument("--channel", metavar="NAME", help="put the slot(s) on this channel (created if new) and print where to "
-                                                    "watch it")
+    p.add_argument(
+        "--channel", metavar="NAME", help="put the slot(s) on this channel (created if new) and print where to watch it"
+    )
     p.add_argument("--token-file", metavar="F", help="a file holding the server's bearer token")
     p.add_argument("--idempotency-key", metavar="K", help="the same key returns the same job (safe retries)")
     p.add_argument("--no-wait", action="store_true", help="print the slot id and return once it is queued")
@@ -45,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from vortex.service.server import read_token
 
     if args.output is not None and Path(args.output).suffix.lower() != ".mp4":
-        raise InvalidInputError(f"-o: the output is an MP4 file; give a name ending in .mp4, got {Path(args.output).name}")
+        raise InvalidInputError(
+            f"-o: the output is an MP4 file; give a name ending in .mp4, got {Path(args.output).name}"
+        )
     token = read_token(args.token_file) if args.token_file else None
     import httpx
 
@@ -67,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
                 if args.log_json:
                     import json
 
-                    print(json.dumps({"event": "status", "id": slot_id, "status": status["status"], **p}), file=sys.stderr)
+                    print(
+                        json.dumps({"event": "status", "id": slot_id, "status": status["status"], **p}), file=sys.stderr
+                    )
                 elif not args.quiet and line != last:
                     print(f"vortex: {line}", file=sys.stderr)
                 last = line
@@ -80,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
                 print(slot_id)
             return 0
     except httpx.HTTPError as exc:
-        raise VortexError(f"--server {args.server}: cannot reach the server ({type(exc).__name__}: {exc}); "
-                                "is 'vortex serve' running?") from None
+        raise VortexError(
+            f"--server {args.server}: cannot reach the server ({type(exc).__name__}: {exc}); is 'vortex serve' running?"
+        ) from None
 
 
 def _program(client, args: argparse.Namespace, quiet: bool) -> int:
@@ -108,6 +125,9 @@ def _program(client, args: argparse.Namespace, quiet: bool) -> int:
     for slot_id in ids:
         print(slot_id)
     if not quiet:
-        print(f"vortex: {len(ids)} slot(s) on channel {args.channel}; watch {base}/#channel={args.channel} "
-              f"(the page) or {base}/channels/{args.channel}/index.m3u8 (any HLS player)", file=sys.stderr)
+        print(
+            f"vortex: {len(ids)} slot(s) on channel {args.channel}; watch {base}/#channel={args.channel} "
+            f"(the page) or {base}/channels/{args.channel}/index.m3u8 (any HLS player)",
+            file=sys.stderr,
+        )
     return 0

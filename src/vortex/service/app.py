@@ -51,9 +51,16 @@ class ChannelCreated(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
-    for code, text in ((400, "malformed request"), (401, "missing or wrong token"), (404, "not found"),
-                       (409, "conflict"), (413, "too large"), (415, "unsupported content type"), (422, "invalid recipe or upload"),
-                       (429, "queue full; see Retry-After"))
+    for code, text in (
+        (400, "malformed request"),
+        (401, "missing or wrong token"),
+        (404, "not found"),
+        (409, "conflict"),
+        (413, "too large"),
+        (415, "unsupported content type"),
+        (422, "invalid recipe or upload"),
+        (429, "queue full; see Retry-After"),
+    )
 }
 
 RECIPE_BODY = {
@@ -67,7 +74,11 @@ RECIPE_BODY = {
                 "properties": {
                     "recipe": {"type": "string", "description": "The recipe as JSON text (no photo_file/audio_file)."},
                     "photo": {"type": "string", "format": "binary", "description": "A face photo: PNG, JPEG or WebP."},
-                    "audio": {"type": "string", "format": "binary", "description": "Recorded speech: WAV, FLAC, OGG, MP3 or M4A."},
+                    "audio": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "Recorded speech: WAV, FLAC, OGG, MP3 or M4A.",
+                    },
                 },
             }
         },
@@ -97,7 +108,9 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await _error(413, f"request body of {int(declared)} bytes is over the limit of {self.limit}")(scope, receive, send)
+            return await _error(413, f"request body of {int(declared)} bytes is over the limit of {self.limit}")(
+                scope, receive, send
+            )
         seen = 0
 
         async def limited_receive():
@@ -119,14 +132,16 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def create_app(service: SlotService | None = None, token: str | None = None, limits: ServiceLimits | None = None) -> FastAPI:
+def create_app(
+    service: SlotService | None = None, token: str | None = None, limits: ServiceLimits | None = None
+) -> FastAPI:
     """The ASGI app. ``service`` None builds it for the OpenAPI document only."""
     limits = limits or (service.limits if service else ServiceLimits())
     app = FastAPI(
         title="Vortex",
         version=__version__,
         description="Talking-head slots from recipes, rendered on a queue, and channels broadcast as live HLS. "
-                    "Generated from the code: `python -m vortex.service.openapi > docs/openapi.json`.",
+        "Generated from the code: `python -m vortex.service.openapi > docs/openapi.json`.",
         docs_url=None,
         redoc_url=None,
     )
@@ -149,7 +164,9 @@ def create_app(service: SlotService | None = None, token: str | None = None, lim
 
     @app.exception_handler(_Unauthorized)
     async def unauthorized(request, exc):
-        return _error(401, "this server needs a token: send 'Authorization: Bearer TOKEN'", headers={"WWW-Authenticate": "Bearer"})
+        return _error(
+            401, "this server needs a token: send 'Authorization: Bearer TOKEN'", headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(LimitError)
     async def limit_error(request, exc: LimitError):
@@ -188,31 +205,47 @@ def create_app(service: SlotService | None = None, token: str | None = None, lim
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="Models loaded and workers ready (503 until then).",
-             dependencies=[Depends(authorize)], responses={503: {"description": "still loading, or failed to load"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Models loaded and workers ready (503 until then).",
+        dependencies=[Depends(authorize)],
+        responses={503: {"description": "still loading, or failed to load"}},
+    )
     async def readyz() -> JSONResponse:
         s = svc()
         body = {"ready": s.ready, "workers": [vars(w) for w in s.executor.workers()], "error": s.load_error}
         return JSONResponse(body, status_code=200 if s.ready else 503)
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus text format.", response_class=Response,
-             responses=_content("text/plain; version=0.0.4", binary=False), dependencies=[Depends(authorize)])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus text format.",
+        response_class=Response,
+        responses=_content("text/plain; version=0.0.4", binary=False),
+        dependencies=[Depends(authorize)],
+    )
     async def metrics() -> PlainTextResponse:
         import psutil
 
         s = svc()
-        text = s.metrics.text(s.store.count("queued"), s.store.count("running"), psutil.Process().memory_info().rss,
-                              s.executor.capacity)
+        text = s.metrics.text(
+            s.store.count("queued"), s.store.count("running"), psutil.Process().memory_info().rss, s.executor.capacity
+        )
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.get("/v1/voices", tags=["catalog"], summary="Voices a recipe may name.", dependencies=[Depends(authorize)])
     async def voices() -> list[dict]:
         from vortex.speech import voices as catalog
 
-        return [{"id": v.id, "kind": v.kind, "recipe": v.recipe, "speed": v.speed,
-                 "default": v.id == catalog.DEFAULT_VOICE} for v in catalog.VOICES.values()]
+        return [
+            {"id": v.id, "kind": v.kind, "recipe": v.recipe, "speed": v.speed, "default": v.id == catalog.DEFAULT_VOICE}
+            for v in catalog.VOICES.values()
+        ]
 
-    @app.get("/v1/presets", tags=["catalog"], summary="Expression presets and emotions.", dependencies=[Depends(authorize)])
+    @app.get(
+        "/v1/presets", tags=["catalog"], summary="Expression presets and emotions.", dependencies=[Depends(authorize)]
+    )
     async def presets() -> dict:
         from vortex.recipe import known_emotions, known_presets
 
@@ -220,13 +253,27 @@ def create_app(service: SlotService | None = None, token: str | None = None, lim
 
     # -- slots ------------------------------------------------------------------------------------
 
-    @app.post("/v1/slots", status_code=202, tags=["slots"], response_model=SlotAccepted, responses=ERRORS,
-              summary="Queue a slot: a recipe (JSON), or multipart with the recipe and a photo and/or audio upload.",
-              openapi_extra={"requestBody": RECIPE_BODY,
-                             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                             "schema": {"type": "string", "maxLength": 200},
-                                             "description": "The same key returns the same job."}]},
-              dependencies=[Depends(authorize)])
+    @app.post(
+        "/v1/slots",
+        status_code=202,
+        tags=["slots"],
+        response_model=SlotAccepted,
+        responses=ERRORS,
+        summary="Queue a slot: a recipe (JSON), or multipart with the recipe and a photo and/or audio upload.",
+        openapi_extra={
+            "requestBody": RECIPE_BODY,
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 200},
+                    "description": "The same key returns the same job.",
+                }
+            ],
+        },
+        dependencies=[Depends(authorize)],
+    )
     async def submit_slot(request: Request) -> JSONResponse:
         recipe, uploads = await _read_recipe(request, limits)
         key = request.headers.get("idempotency-key")
@@ -240,86 +287,174 @@ def create_app(service: SlotService | None = None, token: str | None = None, lim
         s = svc()
         return [s.status(job) | {"recipe": None, "report": None} for job in s.store.jobs(limit=max(1, min(limit, 200)))]
 
-    @app.get("/v1/slots/{slot_id}", tags=["slots"], summary="Status, progress, timings, warnings and the report.",
-             responses=ERRORS, dependencies=[Depends(authorize)])
+    @app.get(
+        "/v1/slots/{slot_id}",
+        tags=["slots"],
+        summary="Status, progress, timings, warnings and the report.",
+        responses=ERRORS,
+        dependencies=[Depends(authorize)],
+    )
     async def slot_status(slot_id: str) -> dict:
         s = svc()
         return s.status(s.job(slot_id))
 
-    @app.get("/v1/slots/{slot_id}/video.mp4", tags=["slots"], summary="The MP4 (byte ranges supported).",
-             responses=_content("video/mp4"), response_class=Response, dependencies=[Depends(authorize)])
+    @app.get(
+        "/v1/slots/{slot_id}/video.mp4",
+        tags=["slots"],
+        summary="The MP4 (byte ranges supported).",
+        responses=_content("video/mp4"),
+        response_class=Response,
+        dependencies=[Depends(authorize)],
+    )
     async def slot_video(slot_id: str) -> FileResponse:
         return FileResponse(_done_file(svc(), slot_id, "video"), media_type="video/mp4")
 
-    @app.get("/v1/slots/{slot_id}/report.json", tags=["slots"], summary="The slot report (JSON).", responses=ERRORS,
-             dependencies=[Depends(authorize)])
+    @app.get(
+        "/v1/slots/{slot_id}/report.json",
+        tags=["slots"],
+        summary="The slot report (JSON).",
+        responses=ERRORS,
+        dependencies=[Depends(authorize)],
+    )
     async def slot_report(slot_id: str) -> FileResponse:
         return FileResponse(_done_file(svc(), slot_id, "report"), media_type="application/json")
 
-    @app.get("/v1/slots/{slot_id}/thumbnail.jpg", tags=["slots"], summary="A frame of the slot.",
-             responses=_content("image/jpeg"), response_class=Response, dependencies=[Depends(authorize)])
+    @app.get(
+        "/v1/slots/{slot_id}/thumbnail.jpg",
+        tags=["slots"],
+        summary="A frame of the slot.",
+        responses=_content("image/jpeg"),
+        response_class=Response,
+        dependencies=[Depends(authorize)],
+    )
     async def slot_thumbnail(slot_id: str) -> FileResponse:
         return FileResponse(_done_file(svc(), slot_id, "thumbnail"), media_type="image/jpeg")
 
-    @app.get("/v1/slots/{slot_id}/events", tags=["slots"], responses=_content("text/event-stream", binary=False),
-             dependencies=[Depends(authorize)], response_class=Response,
-             summary="Server-Sent Events: the status at every change, ending with done, failed or cancelled.")
+    @app.get(
+        "/v1/slots/{slot_id}/events",
+        tags=["slots"],
+        responses=_content("text/event-stream", binary=False),
+        dependencies=[Depends(authorize)],
+        response_class=Response,
+        summary="Server-Sent Events: the status at every change, ending with done, failed or cancelled.",
+    )
     async def slot_events(slot_id: str) -> StreamingResponse:
         s = svc()
         s.job(slot_id)  # 404 before the stream starts
-        return StreamingResponse(_sse(s, slot_id), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _sse(s, slot_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
-    @app.delete("/v1/slots/{slot_id}", tags=["slots"], summary="Cancel a queued or running slot (it leaves nothing).",
-                responses=ERRORS, dependencies=[Depends(authorize)])
+    @app.delete(
+        "/v1/slots/{slot_id}",
+        tags=["slots"],
+        summary="Cancel a queued or running slot (it leaves nothing).",
+        responses=ERRORS,
+        dependencies=[Depends(authorize)],
+    )
     async def cancel_slot(slot_id: str) -> dict:
         s = svc()
         return s.status(await s.cancel(slot_id))
 
     # -- channels ---------------------------------------------------------------------------------
 
-    @app.post("/v1/channels", status_code=201, tags=["channels"], response_model=ChannelCreated, responses=ERRORS,
-              summary="Create a channel from recipes, rendered and broadcast in order.", dependencies=[Depends(authorize)],
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                  "type": "object", "required": ["name", "recipes"], "additionalProperties": False,
-                  "properties": {"name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
-                                 "recipes": {"type": "array", "items": {"$ref": "#/components/schemas/Recipe"}}}}}}}})
+    @app.post(
+        "/v1/channels",
+        status_code=201,
+        tags=["channels"],
+        response_model=ChannelCreated,
+        responses=ERRORS,
+        summary="Create a channel from recipes, rendered and broadcast in order.",
+        dependencies=[Depends(authorize)],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["name", "recipes"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+                                "recipes": {"type": "array", "items": {"$ref": "#/components/schemas/Recipe"}},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def create_channel(request: Request) -> JSONResponse:
         body = await _json_body(request, limits.max_body_bytes)
         if not isinstance(body, dict):
-            raise LimitError(422, "body", "body: must be an object {\"name\", \"recipes\"}")
+            raise LimitError(422, "body", 'body: must be an object {"name", "recipes"}')
         jobs = await asyncio.to_thread(svc().create_channel, body.get("name"), body.get("recipes"))
         name = body["name"]
-        return JSONResponse({"name": name, "guide_url": f"/v1/channels/{name}", "playlist_url": f"/channels/{name}/index.m3u8",
-                             "slots": [{"id": j.id, "status_url": f"/v1/slots/{j.id}"} for j in jobs]}, status_code=201)
+        return JSONResponse(
+            {
+                "name": name,
+                "guide_url": f"/v1/channels/{name}",
+                "playlist_url": f"/channels/{name}/index.m3u8",
+                "slots": [{"id": j.id, "status_url": f"/v1/slots/{j.id}"} for j in jobs],
+            },
+            status_code=201,
+        )
 
     @app.get("/v1/channels", tags=["channels"], summary="Channel names.", dependencies=[Depends(authorize)])
     async def list_channels() -> list[str]:
         return svc().channel_names()
 
-    @app.get("/v1/channels/{name}", tags=["channels"], responses=ERRORS, dependencies=[Depends(authorize)],
-             summary="The programme guide: on air, next, the lead time and the programme.")
+    @app.get(
+        "/v1/channels/{name}",
+        tags=["channels"],
+        responses=ERRORS,
+        dependencies=[Depends(authorize)],
+        summary="The programme guide: on air, next, the lead time and the programme.",
+    )
     async def channel_guide(name: str) -> dict:
         return svc().channel_guide(name)
 
-    @app.post("/v1/channels/{name}/slots", status_code=202, tags=["channels"], response_model=SlotAccepted,
-              responses=ERRORS, summary="Append a slot to a channel.", openapi_extra={"requestBody": RECIPE_BODY},
-              dependencies=[Depends(authorize)])
+    @app.post(
+        "/v1/channels/{name}/slots",
+        status_code=202,
+        tags=["channels"],
+        response_model=SlotAccepted,
+        responses=ERRORS,
+        summary="Append a slot to a channel.",
+        openapi_extra={"requestBody": RECIPE_BODY},
+        dependencies=[Depends(authorize)],
+    )
     async def append_slot(name: str, request: Request) -> JSONResponse:
         recipe, uploads = await _read_recipe(request, limits)
         job = await asyncio.to_thread(svc().append_to_channel, name, recipe, uploads)
         return JSONResponse({"id": job.id, "status_url": f"/v1/slots/{job.id}"}, status_code=202)
 
-    @app.get("/channels/{name}/index.m3u8", tags=["channels"], responses=_content("application/vnd.apple.mpegurl", binary=False),
-             dependencies=[Depends(authorize)], response_class=Response,
-             summary="The channel as one live HLS playlist (grows as slots finish; 404 until the first one has).")
+    @app.get(
+        "/channels/{name}/index.m3u8",
+        tags=["channels"],
+        responses=_content("application/vnd.apple.mpegurl", binary=False),
+        dependencies=[Depends(authorize)],
+        response_class=Response,
+        summary="The channel as one live HLS playlist (grows as slots finish; 404 until the first one has).",
+    )
     async def channel_playlist(name: str) -> FileResponse:
-        return FileResponse(svc().channel_playlist(name), media_type="application/vnd.apple.mpegurl",
-                            headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            svc().channel_playlist(name),
+            media_type="application/vnd.apple.mpegurl",
+            headers={"Cache-Control": "no-cache"},
+        )
 
-    @app.get("/slots/{slot_id}/hls/{name}", tags=["channels"], responses=_content("video/mp2t", "application/vnd.apple.mpegurl"),
-             response_class=Response, summary="A finished channel slot's HLS playlist or MPEG-TS segment (what channel playlists point at).",
-             dependencies=[Depends(authorize)])
+    @app.get(
+        "/slots/{slot_id}/hls/{name}",
+        tags=["channels"],
+        responses=_content("video/mp2t", "application/vnd.apple.mpegurl"),
+        response_class=Response,
+        summary="A finished channel slot's HLS playlist or MPEG-TS segment (what channel playlists point at).",
+        dependencies=[Depends(authorize)],
+    )
     async def slot_hls(slot_id: str, name: str) -> FileResponse:
         path = svc().slot_hls_file(slot_id, name)
         return FileResponse(path, media_type="video/mp2t" if path.suffix == ".ts" else "application/vnd.apple.mpegurl")
@@ -375,14 +510,20 @@ async def _read_recipe(request: Request, limits: ServiceLimits) -> tuple[Any, di
         try:
             unknown = sorted(set(form.keys()) - {"recipe", "photo", "audio"})
             if unknown:
-                raise LimitError(422, unknown[0], f"{unknown[0]}: unknown multipart part; send recipe, photo and/or audio")
+                raise LimitError(
+                    422, unknown[0], f"{unknown[0]}: unknown multipart part; send recipe, photo and/or audio"
+                )
             text = form.get("recipe")
             if not isinstance(text, str):
-                raise LimitError(422, "recipe", "recipe: the multipart part 'recipe' (the recipe as JSON text) is required")
+                raise LimitError(
+                    422, "recipe", "recipe: the multipart part 'recipe' (the recipe as JSON text) is required"
+                )
             try:
                 recipe = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise LimitError(422, "recipe", f"recipe: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+                raise LimitError(
+                    422, "recipe", f"recipe: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                ) from None
             uploads = {}
             for name, cap in (("photo", limits.max_photo_bytes), ("audio", limits.max_audio_bytes)):
                 part = form.get(name)

@@ -23,8 +23,12 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 def check_channel_name(name: object) -> str:
     if not isinstance(name, str) or not NAME.match(name):
-        raise LimitError(422, "name", "name: a channel name is 1-63 lowercase letters, digits, '-' or '_', starting with a "
-                                      f"letter or digit, got {name!r}")
+        raise LimitError(
+            422,
+            "name",
+            "name: a channel name is 1-63 lowercase letters, digits, '-' or '_', starting with a "
+            f"letter or digit, got {name!r}",
+        )
     return name
 
 
@@ -36,7 +40,9 @@ class PublishedSlot:
     duration_sec: float
 
 
-def programme_guide(programme: list[dict], published: list[PublishedSlot], on_air_since: float | None, now: float) -> dict:
+def programme_guide(
+    programme: list[dict], published: list[PublishedSlot], on_air_since: float | None, now: float
+) -> dict:
     """on air, next and the lead time. ``programme``: the channel's jobs in order (id, status)."""
     total = sum(slot.duration_sec for slot in published)
     position = None if on_air_since is None else max(0.0, now - on_air_since)
@@ -45,12 +51,16 @@ def programme_guide(programme: list[dict], published: list[PublishedSlot], on_ai
         start = 0.0
         for i, slot in enumerate(published):
             if position < start + slot.duration_sec:
-                on_air = {"id": slot.job_id, "offset_sec": round(position - start, 3), "duration_sec": slot.duration_sec}
+                on_air = {
+                    "id": slot.job_id,
+                    "offset_sec": round(position - start, 3),
+                    "duration_sec": slot.duration_sec,
+                }
                 break
             start += slot.duration_sec
     ids = [job["id"] for job in programme if job["status"] not in ("failed", "cancelled")]
     if on_air is not None:
-        following = ids[ids.index(on_air["id"]) + 1:] if on_air["id"] in ids else []
+        following = ids[ids.index(on_air["id"]) + 1 :] if on_air["id"] in ids else []
     else:  # not started yet, or the broadcast caught up with rendering: the first slot not yet shown
         shown = {slot.job_id for slot in published}
         following = [job_id for job_id in ids if job_id not in shown]

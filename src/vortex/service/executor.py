@@ -152,8 +152,10 @@ def progress_adapter(job_id: str, callback: ProgressCallback) -> Callable[[Any],
     Executors pass it with a ``cancel`` event: ``generate_slot(..., on_progress=progress_adapter(
     job.job_id, on_progress), cancel=event)``; setting the event stops the slot at its next chunk.
     """
+
     def report(progress) -> None:  # a vortex.pipeline SlotProgress
-        callback(RenderProgress(job_id, progress.stage, progress.frames_done, progress.frames_total))
+        # a total the pipeline does not know yet (an auto slot still speaking) is reported as 0
+        callback(RenderProgress(job_id, progress.stage, progress.frames_done or 0, progress.frames_total or 0))
 
     return report
 
@@ -179,8 +181,13 @@ class ProgressObserver(Progress):
             return
         kind = event.get("event")
         if kind == "stage":
-            self._stage = {"speech": "actor", "actor": "prepare", "prepare": "motion", "motion": "animation",
-                           "animation": "encode"}.get(str(event.get("stage")), self._stage)
+            self._stage = {
+                "speech": "actor",
+                "actor": "prepare",
+                "prepare": "motion",
+                "motion": "animation",
+                "animation": "encode",
+            }.get(str(event.get("stage")), self._stage)
         elif kind in ("start", "progress", "done") and event.get("task") == "animation":
             self._stage = "animation"
             total = int(event.get("total", self._frames[1]) or 0)
@@ -222,12 +229,18 @@ class LocalExecutor:
     leftovers at ``start``, e.g. after a crash).
     """
 
-    def __init__(self, workers: int = 1, work_dir: str | os.PathLike[str] | None = None,
-                 pipeline_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 1,
+        work_dir: str | os.PathLike[str] | None = None,
+        pipeline_options: dict[str, Any] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.capacity = int(workers)
-        self._work_dir = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir()) / f"vortex-work-{os.getpid()}"
+        self._work_dir = (
+            Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir()) / f"vortex-work-{os.getpid()}"
+        )
         self._options = dict(pipeline_options or {})
         self._pipeline = None
         self._ready = threading.Event()
@@ -272,8 +285,12 @@ class LocalExecutor:
             recipe = materialize_recipe(job, folder)
             output = folder / "slot.mp4"
             result = await self._pipeline.generate_slot(
-                recipe, slot_id=job.job_id, output=output, on_progress=progress_adapter(job.job_id, on_progress),
-                cancel=cancel, deadline=job.deadline,
+                recipe,
+                slot_id=job.job_id,
+                output=output,
+                on_progress=progress_adapter(job.job_id, on_progress),
+                cancel=cancel,
+                deadline=job.deadline,
             )
             if cancel.is_set() and not result.success:
                 raise asyncio.CancelledError(f"slot {job.job_id} cancelled")
@@ -281,8 +298,9 @@ class LocalExecutor:
             report["recipe"] = job.recipe  # the network's recipe, not the private upload paths
             video = output.read_bytes() if result.success else None
             self._done[worker] += 1
-            return RenderOutcome(job.job_id, result.success, video, report, result.error, result.error_type,
-                                 result.exit_code, worker)
+            return RenderOutcome(
+                job.job_id, result.success, video, report, result.error, result.error_type, result.exit_code, worker
+            )
         finally:
             self._tasks.pop(job.job_id, None)
             self._cancels.pop(job.job_id, None)
@@ -311,4 +329,3 @@ class LocalExecutor:
         self._ready.clear()
         self._pipeline = None
         shutil.rmtree(self._work_dir, ignore_errors=True)
-

@@ -25,10 +25,17 @@ def segment_mp4(mp4: Path, folder: Path, segment_seconds: int = SEGMENT_SECONDS)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
     try:
         with av.open(str(mp4)) as source:
-            options = {"hls_time": str(segment_seconds), "hls_list_size": "0", "hls_playlist_type": "vod",
-                       "hls_segment_filename": str(staging / SEGMENT_NAME), "hls_flags": "independent_segments"}
+            options = {
+                "hls_time": str(segment_seconds),
+                "hls_list_size": "0",
+                "hls_playlist_type": "vod",
+                "hls_segment_filename": str(staging / SEGMENT_NAME),
+                "hls_flags": "independent_segments",
+            }
             with av.open(str(staging / PLAYLIST_NAME), "w", format="hls", options=options) as sink:
-                streams = {s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in ("video", "audio")}
+                streams = {
+                    s.index: sink.add_stream_from_template(s) for s in source.streams if s.type in ("video", "audio")
+                }
                 for packet in source.demux(*[s for s in source.streams if s.index in streams]):
                     if packet.dts is None:  # the demuxer's end-of-stream marker
                         continue

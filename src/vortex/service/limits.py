@@ -50,7 +50,9 @@ def check_photo(data: bytes, limits: ServiceLimits) -> str:
     from PIL import Image
 
     if len(data) > limits.max_photo_bytes:
-        raise LimitError(413, "photo", f"photo: {len(data) / 1e6:.1f} MB is over the limit of {limits.max_photo_bytes / 1e6:g} MB")
+        raise LimitError(
+            413, "photo", f"photo: {len(data) / 1e6:.1f} MB is over the limit of {limits.max_photo_bytes / 1e6:g} MB"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PIL's DecompressionBombWarning: we check pixels ourselves
@@ -61,15 +63,21 @@ def check_photo(data: bytes, limits: ServiceLimits) -> str:
     if fmt not in PHOTO_SUFFIX:
         raise LimitError(422, "photo", f"photo: {fmt} images are not accepted; send PNG, JPEG or WebP")
     if width * height > limits.max_photo_pixels:
-        raise LimitError(413, "photo", f"photo: {width}x{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
-                                       f"{limits.max_photo_pixels / 1e6:g}")
+        raise LimitError(
+            413,
+            "photo",
+            f"photo: {width}x{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
+            f"{limits.max_photo_pixels / 1e6:g}",
+        )
     return PHOTO_SUFFIX[fmt]
 
 
 def check_audio(data: bytes, limits: ServiceLimits) -> str:
     """Check an uploaded recording from its container's metadata; returns the file suffix."""
     if len(data) > limits.max_audio_bytes:
-        raise LimitError(413, "audio", f"audio: {len(data) / 1e6:.1f} MB is over the limit of {limits.max_audio_bytes / 1e6:g} MB")
+        raise LimitError(
+            413, "audio", f"audio: {len(data) / 1e6:.1f} MB is over the limit of {limits.max_audio_bytes / 1e6:g} MB"
+        )
     seconds, suffix = _audio_length(data)
     if seconds is None:
         raise LimitError(422, "audio", "audio: not a readable WAV, FLAC, OGG, MP3 or M4A recording")

@@ -43,13 +43,19 @@ class Metrics:
                 "# TYPE vortex_slots_total counter",
             ]
             lines += [f'vortex_slots_total{{outcome="{k}"}} {v}' for k, v in sorted(self.outcomes.items())]
-            lines += ["# HELP vortex_render_seconds Wall seconds from a job's start to its finished outputs.",
-                      "# TYPE vortex_render_seconds histogram"]
-            lines += [f'vortex_render_seconds_bucket{{le="{bound:g}"}} {n}' for bound, n in zip(RENDER_BUCKETS, self.buckets)]
-            lines += [f'vortex_render_seconds_bucket{{le="+Inf"}} {self.render_count}',
-                      f"vortex_render_seconds_sum {self.render_sum:.6f}",
-                      f"vortex_render_seconds_count {self.render_count}",
-                      "# HELP vortex_process_resident_memory_bytes Resident memory of the server process.",
-                      "# TYPE vortex_process_resident_memory_bytes gauge",
-                      f"vortex_process_resident_memory_bytes {rss_bytes}"]
+            lines += [
+                "# HELP vortex_render_seconds Wall seconds from a job's start to its finished outputs.",
+                "# TYPE vortex_render_seconds histogram",
+            ]
+            lines += [
+                f'vortex_render_seconds_bucket{{le="{bound:g}"}} {n}' for bound, n in zip(RENDER_BUCKETS, self.buckets)
+            ]
+            lines += [
+                f'vortex_render_seconds_bucket{{le="+Inf"}} {self.render_count}',
+                f"vortex_render_seconds_sum {self.render_sum:.6f}",
+                f"vortex_render_seconds_count {self.render_count}",
+                "# HELP vortex_process_resident_memory_bytes Resident memory of the server process.",
+                "# TYPE vortex_process_resident_memory_bytes gauge",
+                f"vortex_process_resident_memory_bytes {rss_bytes}",
+            ]
         return "\n".join(lines) + "\n"

@@ -24,8 +24,9 @@ def field_of(message: str) -> str:
     return message.split(":", 1)[0].strip() if ":" in message else "recipe"
 
 
-def validate_network_recipe(data: Any, uploads: dict[str, tuple[bytes, str]], limits: ServiceLimits,
-                            scratch: Path) -> dict:
+def validate_network_recipe(
+    data: Any, uploads: dict[str, tuple[bytes, str]], limits: ServiceLimits, scratch: Path
+) -> dict:
     """The canonical recipe dict (``Recipe.to_dict()``, no file fields) or a ``LimitError``.
 
     uploads: ``{"photo"|"audio": (bytes, suffix)}``, already checked by ``limits``; they stand in
@@ -35,8 +36,12 @@ def validate_network_recipe(data: Any, uploads: dict[str, tuple[bytes, str]], li
         for track, key, kind in SERVER_FILE_FIELDS:
             section = data.get(track)
             if isinstance(section, dict) and key in section:
-                raise LimitError(422, f"{track}.{key}", f"{track}.{key}: a recipe sent to the server may not name a file on "
-                                                        f"the server; send the {kind} as the multipart part '{kind}'")
+                raise LimitError(
+                    422,
+                    f"{track}.{key}",
+                    f"{track}.{key}: a recipe sent to the server may not name a file on "
+                    f"the server; send the {kind} as the multipart part '{kind}'",
+                )
         data = copy.deepcopy(data)
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         if isinstance(data, dict):
@@ -47,7 +52,9 @@ def validate_network_recipe(data: Any, uploads: dict[str, tuple[bytes, str]], li
                 if not isinstance(section, dict):
                     break  # the validator names the malformed track
                 if kind == "photo" and section.get("prompt") is not None:
-                    raise LimitError(422, "visual_track.prompt", "visual_track: give a prompt or a photo upload, not both")
+                    raise LimitError(
+                        422, "visual_track.prompt", "visual_track: give a prompt or a photo upload, not both"
+                    )
                 content, suffix = uploads[kind]
                 path = Path(folder) / f"{kind}{suffix}"
                 path.write_bytes(content)
@@ -67,11 +74,20 @@ def validate_network_recipe(data: Any, uploads: dict[str, tuple[bytes, str]], li
 def _check_limits(recipe: Recipe, limits: ServiceLimits) -> None:
     script = recipe.audio_track.script
     if script is not None and len(script) > limits.max_script_chars:
-        raise LimitError(422, "audio_track.script", f"audio_track.script: is {len(script)} characters long, over this "
-                                                    f"server's limit of {limits.max_script_chars}")
+        raise LimitError(
+            422,
+            "audio_track.script",
+            f"audio_track.script: is {len(script)} characters long, over this "
+            f"server's limit of {limits.max_script_chars}",
+        )
     duration = recipe.slot.duration_sec
     if duration is not None and duration > limits.max_slot_sec:
-        raise LimitError(422, "slot.duration_sec", f"slot.duration_sec: {duration:g} s is over this server's limit of "
-                                                   f"{limits.max_slot_sec:g} s")
+        raise LimitError(
+            422,
+            "slot.duration_sec",
+            f"slot.duration_sec: {duration:g} s is over this server's limit of {limits.max_slot_sec:g} s",
+        )
     if recipe.slot.size > limits.max_size:
-        raise LimitError(422, "slot.size", f"slot.size: {recipe.slot.size} is over this server's limit of {limits.max_size}")
+        raise LimitError(
+            422, "slot.size", f"slot.size: {recipe.slot.size} is over this server's limit of {limits.max_size}"
+        )

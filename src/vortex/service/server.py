@@ -52,16 +52,20 @@ def read_token(path: str | os.PathLike[str]) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"--token-file: cannot read {p}: {exc}") from None
     if len(token) < 16:
-        raise InvalidInputError(f"--token-file: {p} holds {len(token)} characters; use a token of at least 16 "
-                                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise InvalidInputError(
+            f"--token-file: {p} holds {len(token)} characters; use a token of at least 16 "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return token
 
 
 def check_binding(config: ServerConfig) -> None:
     """Only loopback may be served without a token (anyone on the network could render otherwise)."""
     if not is_loopback(config.host) and config.token is None:
-        raise InvalidInputError(f"--host {config.host} is reachable from other machines; give --token-file F "
-                                "(clients then send 'Authorization: Bearer TOKEN'), or bind 127.0.0.1")
+        raise InvalidInputError(
+            f"--host {config.host} is reachable from other machines; give --token-file F "
+            "(clients then send 'Authorization: Bearer TOKEN'), or bind 127.0.0.1"
+        )
 
 
 def build_app(config: ServerConfig):
@@ -70,7 +74,9 @@ def build_app(config: ServerConfig):
     from vortex.service.executor import LocalExecutor
     from vortex.service.service import SlotService
 
-    executor = LocalExecutor(config.workers, work_dir=Path(config.data_dir) / "work", pipeline_options=config.pipeline_options)
+    executor = LocalExecutor(
+        config.workers, work_dir=Path(config.data_dir) / "work", pipeline_options=config.pipeline_options
+    )
     service = SlotService(config.data_dir, executor, config.limits)
     app = create_app(service, token=config.token)
 
@@ -82,7 +88,9 @@ def build_app(config: ServerConfig):
         finally:
             running = len(service.store.jobs(status="running"))
             await service.stop()
-            print(f"vortex: stopped; {running} interrupted slot(s) re-run at the next start", file=sys.stderr, flush=True)
+            print(
+                f"vortex: stopped; {running} interrupted slot(s) re-run at the next start", file=sys.stderr, flush=True
+            )
 
     app.router.lifespan_context = lifespan
     return app
@@ -97,8 +105,17 @@ def serve(config: ServerConfig, announce=sys.stderr) -> int:
     check_binding(config)
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     app = build_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
-                                           access_log=False, lifespan="on", timeout_graceful_shutdown=10))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
 
     async def run() -> None:
         task = asyncio.create_task(server.serve())
@@ -107,8 +124,12 @@ def serve(config: ServerConfig, announce=sys.stderr) -> int:
         if server.started:
             port = server.servers[0].sockets[0].getsockname()[1]
             host = f"[{config.host}]" if ":" in config.host else config.host
-            print(f"vortex: serving on http://{host}:{port} (data {config.data_dir}, {config.workers} worker(s); "
-                  f"ready once /readyz says so)", file=announce, flush=True)
+            print(
+                f"vortex: serving on http://{host}:{port} (data {config.data_dir}, {config.workers} worker(s); "
+                f"ready once /readyz says so)",
+                file=announce,
+                flush=True,
+            )
         await task
 
     asyncio.run(run())

@@ -80,7 +80,9 @@ class SlotService:
         for name in self.channel_names():  # a crash may have come between a slot's row and its channel's playlist
             self._write_channel_playlist(name)
         if self.recovered:
-            log.warning("re-running %d slot(s) interrupted by a restart: %s", len(self.recovered), ", ".join(self.recovered))
+            log.warning(
+                "re-running %d slot(s) interrupted by a restart: %s", len(self.recovered), ", ".join(self.recovered)
+            )
         self._tasks = [asyncio.create_task(self._load()), asyncio.create_task(self._schedule())]
 
     async def _load(self) -> None:
@@ -122,13 +124,20 @@ class SlotService:
         mean = self.metrics.render_sum / self.metrics.render_count if self.metrics.render_count else 10.0
         return max(1, int(round(mean * max(1, queued - self.limits.max_queue + 1) / max(1, self.executor.capacity))))
 
-    def validate(self, recipe: object, uploads: dict[str, bytes] | None = None) -> tuple[dict, dict[str, tuple[bytes, str]]]:
+    def validate(
+        self, recipe: object, uploads: dict[str, bytes] | None = None
+    ) -> tuple[dict, dict[str, tuple[bytes, str]]]:
         checked = self._check_uploads(uploads or {})
         self.files.work.mkdir(parents=True, exist_ok=True)
         return validate_network_recipe(recipe, checked, self.limits, self.files.work), checked
 
-    def submit(self, recipe: object, uploads: dict[str, bytes] | None = None, idempotency_key: str | None = None,
-               channel: str | None = None) -> tuple[JobRecord, bool]:
+    def submit(
+        self,
+        recipe: object,
+        uploads: dict[str, bytes] | None = None,
+        idempotency_key: str | None = None,
+        channel: str | None = None,
+    ) -> tuple[JobRecord, bool]:
         """Validate and queue one slot; returns (job, created). Raises LimitError or QueueFull."""
         if idempotency_key is not None:
             existing = self.store.job_by_key(idempotency_key)
@@ -138,12 +147,15 @@ class SlotService:
         self._check_queue()
         return self._queue(canonical, checked, idempotency_key, channel)
 
-    def _queue(self, canonical: dict, checked: dict[str, tuple[bytes, str]], idempotency_key: str | None,
-               channel: str | None) -> tuple[JobRecord, bool]:
+    def _queue(
+        self, canonical: dict, checked: dict[str, tuple[bytes, str]], idempotency_key: str | None, channel: str | None
+    ) -> tuple[JobRecord, bool]:
         job_id = new_job_id()
         for kind, (data, suffix) in checked.items():  # uploads first: a queued row always has its files
             self.files.write(self.files.upload(job_id, kind, suffix), data)
-        job, created = self.store.add_job(canonical, {k: s for k, (_, s) in checked.items()}, idempotency_key, channel, job_id)
+        job, created = self.store.add_job(
+            canonical, {k: s for k, (_, s) in checked.items()}, idempotency_key, channel, job_id
+        )
         if not created:
             self.files.remove(job_id)
         self._notify()
@@ -275,9 +287,13 @@ class SlotService:
         try:
             self.store.mark_running(job.id)
             self._publish(job.id)
-            render = RenderJob(job.id, job.recipe,
-                               {kind: self.files.upload(job.id, kind, suffix).read_bytes() for kind, suffix in job.uploads.items()},
-                               dict(job.uploads), self.limits.slot_deadline_sec)
+            render = RenderJob(
+                job.id,
+                job.recipe,
+                {kind: self.files.upload(job.id, kind, suffix).read_bytes() for kind, suffix in job.uploads.items()},
+                dict(job.uploads),
+                self.limits.slot_deadline_sec,
+            )
             try:
                 outcome = await self.executor.submit(render, lambda p: loop.call_soon_threadsafe(self._on_progress, p))
             except asyncio.CancelledError:
@@ -289,8 +305,9 @@ class SlotService:
                 return
             except Exception as exc:  # noqa: BLE001 - an executor fault fails this job, not the server
                 log.exception("executor failed on slot %s", job.id)
-                outcome = RenderOutcome(job.id, False, None, {}, f"internal error: {type(exc).__name__}: {exc}",
-                                        type(exc).__name__, 1)
+                outcome = RenderOutcome(
+                    job.id, False, None, {}, f"internal error: {type(exc).__name__}: {exc}", type(exc).__name__, 1
+                )
             await asyncio.to_thread(self._publish_outcome, job, outcome)
             self.metrics.finished("done" if outcome.success else "failed", time.perf_counter() - started)
         finally:
@@ -312,9 +329,17 @@ class SlotService:
                 segment_mp4(self.files.video(job.id), self.files.hls(job.id))
         self.files.write(self.files.report(job.id), (json.dumps(report, indent=2) + "\n").encode())
         self.files.remove_uploads(job.id, job.uploads)
-        self.store.finish(job.id, "done" if outcome.success else "failed", error=outcome.error, error_type=outcome.error_type,
-                          exit_code=outcome.exit_code, warnings=list(report.get("warnings", [])),
-                          timings=report.get("timings", {}), duration_sec=report.get("duration_sec"), worker=outcome.worker)
+        self.store.finish(
+            job.id,
+            "done" if outcome.success else "failed",
+            error=outcome.error,
+            error_type=outcome.error_type,
+            exit_code=outcome.exit_code,
+            warnings=list(report.get("warnings", [])),
+            timings=report.get("timings", {}),
+            duration_sec=report.get("duration_sec"),
+            worker=outcome.worker,
+        )
         if outcome.success and job.channel is not None:
             self.store.put_on_air(job.channel, time.time())
             self._write_channel_playlist(job.channel)
@@ -326,7 +351,9 @@ class SlotService:
         if not isinstance(recipes, list):
             raise LimitError(422, "recipes", "recipes: must be a list of recipes")
         if len(recipes) > self.limits.max_channel_recipes:
-            raise LimitError(413, "recipes", f"recipes: {len(recipes)} recipes, over the limit of {self.limits.max_channel_recipes}")
+            raise LimitError(
+                413, "recipes", f"recipes: {len(recipes)} recipes, over the limit of {self.limits.max_channel_recipes}"
+            )
         canonical = [self._validate_indexed(recipe, i) for i, recipe in enumerate(recipes)]
         if self.store.channel(name) is not None:
             raise Conflict(f"channel {name!r} exists; append slots with POST /v1/channels/{name}/slots")
@@ -389,10 +416,17 @@ class SlotService:
         if channel is None:
             raise NotFound(f"no channel {name!r}")
         programme, published = self._published(name)
-        entries = [{"id": job.id, "status": job.status, "duration_sec": job.duration_sec,
-                    "script": (job.recipe.get("audio_track") or {}).get("script"),
-                    "thumbnail_url": f"/v1/slots/{job.id}/thumbnail.jpg" if job.status == "done" else None,
-                    "video_url": f"/v1/slots/{job.id}/video.mp4" if job.status == "done" else None} for job in programme]
+        entries = [
+            {
+                "id": job.id,
+                "status": job.status,
+                "duration_sec": job.duration_sec,
+                "script": (job.recipe.get("audio_track") or {}).get("script"),
+                "thumbnail_url": f"/v1/slots/{job.id}/thumbnail.jpg" if job.status == "done" else None,
+                "video_url": f"/v1/slots/{job.id}/video.mp4" if job.status == "done" else None,
+            }
+            for job in programme
+        ]
         guide = programme_guide(entries, published, channel.on_air_since, time.time())
         return {"name": name, "playlist_url": f"/channels/{name}/index.m3u8", **guide, "programme": entries}
 
@@ -421,7 +455,9 @@ def thumbnail_jpeg(video: bytes, width: int = 256) -> bytes:
     if picked is None:
         raise ValueError("the video has no frames")
     height = max(2, int(round(picked.shape[0] * width / picked.shape[1])))
-    ok, data = cv2.imencode(".jpg", cv2.resize(picked, (width, height), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    ok, data = cv2.imencode(
+        ".jpg", cv2.resize(picked, (width, height), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 85]
+    )
     if not ok:
         raise ValueError("could not encode the thumbnail")
     return data.tobytes()

@@ -117,8 +117,14 @@ class Store:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def add_job(self, recipe: dict, uploads: dict[str, str], idempotency_key: str | None = None,
-                channel: str | None = None, job_id: str | None = None) -> tuple[JobRecord, bool]:
+    def add_job(
+        self,
+        recipe: dict,
+        uploads: dict[str, str],
+        idempotency_key: str | None = None,
+        channel: str | None = None,
+        job_id: str | None = None,
+    ) -> tuple[JobRecord, bool]:
         """Insert a queued job; with a known ``idempotency_key`` return that job instead.
 
         Returns (job, created). A channel job gets the next index of its channel. ``job_id``
@@ -134,13 +140,24 @@ class Store:
                 seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0]
                 index = None
                 if channel is not None:
-                    index = self._db.execute("SELECT COALESCE(MAX(channel_index), -1) + 1 FROM jobs WHERE channel=?",
-                                             (channel,)).fetchone()[0]
+                    index = self._db.execute(
+                        "SELECT COALESCE(MAX(channel_index), -1) + 1 FROM jobs WHERE channel=?", (channel,)
+                    ).fetchone()[0]
                 job_id = job_id or new_job_id()
                 self._db.execute(
-                    "INSERT INTO jobs (id, seq, status, recipe, uploads, idempotency_key, channel, channel_index, created) "
+                    "INSERT INTO jobs (id, seq, status, recipe, uploads, idempotency_key, channel, channel_index, "
+                    "created) "
                     "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                    (job_id, seq, json.dumps(recipe), json.dumps(uploads), idempotency_key, channel, index, time.time()),
+                    (
+                        job_id,
+                        seq,
+                        json.dumps(recipe),
+                        json.dumps(uploads),
+                        idempotency_key,
+                        channel,
+                        index,
+                        time.time(),
+                    ),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -182,24 +199,48 @@ class Store:
         return {status: found.get(status, 0) for status in STATUSES}
 
     def mark_running(self, job_id: str, worker: str | None = None) -> None:
-        self._tx("UPDATE jobs SET status='running', started=?, attempts=attempts+1, worker=? WHERE id=? AND status='queued'",
-                 (time.time(), worker, job_id))
+        self._tx(
+            "UPDATE jobs SET status='running', started=?, attempts=attempts+1, worker=? WHERE id=? AND status='queued'",
+            (time.time(), worker, job_id),
+        )
 
-    def finish(self, job_id: str, status: str, error: str | None = None, error_type: str | None = None,
-               exit_code: int | None = None, warnings: list[str] | None = None, timings: dict | None = None,
-               duration_sec: float | None = None, worker: str | None = None) -> None:
+    def finish(
+        self,
+        job_id: str,
+        status: str,
+        error: str | None = None,
+        error_type: str | None = None,
+        exit_code: int | None = None,
+        warnings: list[str] | None = None,
+        timings: dict | None = None,
+        duration_sec: float | None = None,
+        worker: str | None = None,
+    ) -> None:
         if status not in FINAL:
             raise ValueError(f"not a final status: {status}")
         self._tx(
-            "UPDATE jobs SET status=?, finished=?, error=?, error_type=?, exit_code=?, warnings=?, timings=?, duration_sec=?, "
+            "UPDATE jobs SET status=?, finished=?, error=?, error_type=?, exit_code=?, warnings=?, timings=?, "
+            "duration_sec=?, "
             "worker=COALESCE(?, worker) WHERE id=?",
-            (status, time.time(), error, error_type, exit_code, json.dumps(warnings or []), json.dumps(timings or {}),
-             duration_sec, worker, job_id),
+            (
+                status,
+                time.time(),
+                error,
+                error_type,
+                exit_code,
+                json.dumps(warnings or []),
+                json.dumps(timings or {}),
+                duration_sec,
+                worker,
+                job_id,
+            ),
         )
 
     def cancel_queued(self, job_id: str) -> bool:
         """Cancel a job that has not started; False if it already runs or ended."""
-        cursor = self._tx("UPDATE jobs SET status='cancelled', finished=? WHERE id=? AND status='queued'", (time.time(), job_id))
+        cursor = self._tx(
+            "UPDATE jobs SET status='cancelled', finished=? WHERE id=? AND status='queued'", (time.time(), job_id)
+        )
         return cursor.rowcount == 1
 
     def recover(self) -> list[str]:
@@ -221,7 +262,10 @@ class Store:
         return None if row is None else ChannelRecord(row["name"], row["created"], row["on_air_since"])
 
     def channels(self) -> list[ChannelRecord]:
-        return [ChannelRecord(r["name"], r["created"], r["on_air_since"]) for r in self._tx("SELECT * FROM channels ORDER BY created")]
+        return [
+            ChannelRecord(r["name"], r["created"], r["on_air_since"])
+            for r in self._tx("SELECT * FROM channels ORDER BY created")
+        ]
 
     def put_on_air(self, name: str, since: float) -> None:
         """The broadcast starts when the channel's first slot is ready (kept across restarts)."""
