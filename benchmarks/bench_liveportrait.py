@@ -1,8 +1,9 @@
 """LivePortrait animator speed: ms/frame at 512x512 on CPU (float32) and, when present, CUDA (FP16).
 
 Uses the official weights when they are installed (``models_dir()/liveportrait``); otherwise the
-networks get deterministic recipe-style weights (the README's closed-form fill, applied to each
-module's own keys): speed does not depend on weight values, only the pictures do.
+closed-form recipe weights of ``shared/liveportrait`` (``vortex.animators.liveportrait.recipe``):
+speed does not depend on weight values, only the pictures do. The GPU figures the issue asks for
+(FP32 and FP16, compile, CUDA graphs, VRAM) are ``python -m vortex.devicecheck``.
 
 * CPU: a few frames (2 quick, 6 full) of a 512x512 procedural portrait, batch 2, after one warm-up
   frame; the one-off source step (appearance + motion extractor) is timed separately.
@@ -16,78 +17,25 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, peak_rss_mb  # noqa: E402
 
 from vortex.actors.procedural import draw_portrait  # noqa: E402
 from vortex.animators.liveportrait import loader  # noqa: E402
-from vortex.motion.controls import CHANNEL_INDEX, Controls  # noqa: E402
+from vortex.devicecheck.steps import talking_controls  # noqa: E402
+from vortex.motion.controls import Controls  # noqa: E402
 
 SIZE = 512
 FPS = 24
 
 
-def recipe_fill(module) -> dict:
-    """The shared README's closed-form weight recipe applied to a module's own state-dict entries."""
-    import torch
-
-    out = {}
-    gain = 3.0
-    for i, (key, value) in enumerate(module.state_dict().items()):
-        last, shape = key.rsplit(".", 1)[-1], tuple(value.shape)
-        n = int(np.prod(shape)) if shape else 1
-        if last == "num_batches_tracked":
-            out[key] = torch.zeros((), dtype=torch.int64)
-            continue
-        k = np.arange(1, n + 1, dtype=np.float64)
-        y = np.sin(k * 12.9898 + (i + 1) * 78.233) * 43758.5453
-        u = (2.0 * (y - np.floor(y)) - 1.0).reshape(shape)
-        if last == "running_mean":
-            v = 0.1 * u
-        elif last == "running_var":
-            v = 1.0 + 0.25 * u
-        elif last in ("weight", "weight_orig") and len(shape) >= 2:
-            v = u * np.sqrt(gain / np.prod(shape[1:]))
-        elif last == "weight":
-            v = 1.0 + 0.1 * u
-        elif last in ("weight_u", "weight_v"):
-            v = u / np.linalg.norm(u)
-        else:
-            v = 0.1 * u
-        out[key] = torch.from_numpy(v.astype(np.float32))
-    return out
-
-
 def networks(device: str):
-    """Official weights when installed, else recipe-filled networks; returns (networks, weights label)."""
+    """Official weights when installed, else the shared recipe's networks; returns (networks, weights label)."""
     if not loader.missing_files():
         return loader.load_networks(device=device), "official"
-    from vortex.animators.liveportrait.appearance_feature_extractor import AppearanceFeatureExtractor
-    from vortex.animators.liveportrait.motion_extractor import MotionExtractor
-    from vortex.animators.liveportrait.spade_generator import SPADEDecoder
-    from vortex.animators.liveportrait.stitching_retargeting import StitchingRetargeting
-    from vortex.animators.liveportrait.warping import WarpingNetwork
+    from vortex.animators.liveportrait.recipe import golden_dir, recipe_networks
 
-    nets = {"appearance": AppearanceFeatureExtractor(), "motion": MotionExtractor(), "warping": WarpingNetwork(), "generator": SPADEDecoder()}
-    states = {name: recipe_fill(net) for name, net in nets.items()}
-    s = StitchingRetargeting()
-    retargeting = {key: recipe_fill(getattr(s, attr)) for attr, key in s.CHECKPOINT_KEYS.items()}
-    return loader.build_networks(states, retargeting, device=device), "recipe (no official weights installed)"
-
-
-def talking_controls(frames: int) -> Controls:
-    t = np.arange(frames) / FPS
-    values = np.zeros((frames, len(CHANNEL_INDEX)), np.float32)
-    values[:, CHANNEL_INDEX["jaw_open"]] = 0.5 + 0.5 * np.sin(2 * np.pi * 3.0 * t)
-    values[:, CHANNEL_INDEX["head_yaw"]] = 6 * np.sin(2 * np.pi * 0.2 * t)
-    values[:, CHANNEL_INDEX["head_pitch"]] = 3 * np.sin(2 * np.pi * 0.13 * t)
-    blink = (np.arange(frames) % 96) < 4
-    values[blink, CHANNEL_INDEX["blink_l"]] = 1.0
-    values[blink, CHANNEL_INDEX["blink_r"]] = 1.0
-    values[:, CHANNEL_INDEX["smile"]] = 0.3
-    return Controls(values, FPS)
+    return recipe_networks(device), f"recipe ({golden_dir()}; no official weights installed)"
 
 
 def measure(animator, portrait, frames: int, chunk: int, sync=None) -> dict:

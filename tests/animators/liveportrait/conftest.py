@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_spec = importlib.util.spec_from_file_location("lp_recipe", Path(__file__).with_name("lp_recipe.py"))
-lp_recipe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lp_recipe)
+from vortex.animators.liveportrait import recipe as lp_recipe
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import numpy as np
 
 from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
-from vortex.animators.liveportrait.config import SOURCE_SIZE, DrivingConfig
+from vortex.animators.liveportrait.config import SOURCE_SIZE, DrivingConfig, RuntimeConfig
 from vortex.animators.liveportrait.loader import LivePortraitNetworks, import_torch, load_networks
 from vortex.errors import InvalidInputError
 from vortex.motion.controls import CHANNEL_INDEX, CHANNELS, Controls
@@ -104,7 +104,12 @@ class LivePortraitAnimator:
 
     networks: already loaded networks (e.g. from ``load_networks``); when None they are read from
     ``weights_root`` (default ``models_dir()/liveportrait``) on ``device`` (default CUDA if present).
-    batch_size: frames per warping/decoding batch.
+    batch_size: frames per warping/decoding batch (``runtime.batch_size`` when ``runtime`` is given).
+    runtime: batching, static shapes and ``torch.compile`` / CUDA graphs (``RuntimeConfig``).
+
+    The source portrait's features stay resident on the device (``SourceState``) and enter the
+    warping network once per batch with batch 1 (never copied per frame); a chunk's driving
+    keypoints come from one batched call of the retargeting networks.
     """
 
     name = "liveportrait"
@@ -117,14 +122,27 @@ class LivePortraitAnimator:
         device: Any = None,
         batch_size: int = 8,
         driving: DrivingConfig = DrivingConfig(),
+        runtime: RuntimeConfig | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
+        try:
+            self.runtime = runtime if runtime is not None else RuntimeConfig(batch_size=batch_size)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
         self.torch = import_torch()
         self.networks = networks if networks is not None else load_networks(weights_root, device=device)
-        self.batch_size = batch_size
+        self.batch_size = self.runtime.batch_size
         self.driving = driving
         self._cache: tuple[Portrait, SourceState] | None = None
+        self._warp, self._decode = self._runners()
+
+    def _runners(self):
+        """The warping network and the decoder, compiled when ``runtime.compile_mode`` says so."""
+        nets, runtime = self.networks, self.runtime
+        if runtime.compile_mode is None:
+            return nets.warping, nets.generator
+        compile_ = lambda net: self.torch.compile(net, mode=runtime.compile_mode, backend=runtime.compile_backend,  # noqa: E731
+                                                  dynamic=False, fullgraph=False)
+        return compile_(nets.warping), compile_(nets.generator)
 
     @classmethod
     def from_models_dir(cls, models_dir: Path | str | None = None, device: Any = None) -> "LivePortraitAnimator":
@@ -267,29 +285,35 @@ class LivePortraitAnimator:
         region = base[box.y0 : box.y0 + box.side, box.x0 : box.x0 + box.side].float()
         for start in range(0, controls.frames, chunk):
             rows = controls.values[start : start + chunk]
-            out = base.unsqueeze(0).repeat(rows.shape[0], 1, 1, 1)
-            for b in range(0, rows.shape[0], self.batch_size):
-                batch = rows[b : b + self.batch_size]
-                crops = self._render_crops(src, batch, box.side)  # [m, side, side, 3] float 0..255
+            n = rows.shape[0]
+            kp_all = self.driving_keypoints(src, rows)  # the whole chunk's motion in one batched call
+            out = base.unsqueeze(0).repeat(n, 1, 1, 1)
+            for b in range(0, n, self.batch_size):
+                kp = kp_all[b : b + self.batch_size]
+                crops = self._render_crops(src, kp, box.side)  # [m, side, side, 3] float 0..255
                 blended = crops * mask + region * (1 - mask)
-                out[b : b + batch.shape[0], box.y0 : box.y0 + box.side, box.x0 : box.x0 + box.side] = (
+                out[b : b + kp.shape[0], box.y0 : box.y0 + box.side, box.x0 : box.x0 + box.side] = (
                     blended.round().clamp(0, 255).to(torch.uint8)
                 )
             yield out.cpu().numpy()
 
-    def _render_crops(self, src: SourceState, rows: np.ndarray, side: int) -> Any:
+    def _render_crops(self, src: SourceState, kp_d: Any, side: int) -> Any:
+        """Driving keypoints [m, 21, 3] -> crops [m, side, side, 3] float 0..255 on the device."""
         torch, nets = self.torch, self.networks
         import torch.nn.functional as F
 
-        kp_d = self.driving_keypoints(src, rows)
         m = kp_d.shape[0]
+        if self.runtime.pads_batches and m < self.batch_size:  # one shape for every call
+            kp_d = torch.cat([kp_d, kp_d[-1:].expand(self.batch_size - m, -1, -1)])
+        if self.runtime.compile_mode == "reduce-overhead" and nets.device.type == "cuda":
+            torch.compiler.cudagraph_mark_step_begin()  # the previous replay's outputs are consumed
         with torch.no_grad(), self._autocast():
-            warped = nets.warping(
-                src.feature_3d.expand(m, -1, -1, -1, -1),
+            warped = self._warp(
+                src.feature_3d,  # batch 1: the resident source volume, shared by every frame
                 kp_driving=kp_d.to(nets.dtype),
-                kp_source=src.kp_source.expand(m, -1, -1).to(nets.dtype),
+                kp_source=src.kp_source.expand(kp_d.shape[0], -1, -1).to(nets.dtype),
             )["out"]
-            image = nets.generator(warped).float()  # [m, 3, 512, 512] in (0, 1)
+            image = self._decode(warped)[:m].float()  # [m, 3, 512, 512] in (0, 1)
             if image.shape[-1] != side:
                 image = F.interpolate(image, size=(side, side), mode="bilinear", align_corners=False, antialias=side < image.shape[-1])
         return image.permute(0, 2, 3, 1) * 255.0

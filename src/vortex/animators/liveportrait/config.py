@@ -117,3 +117,35 @@ class DrivingConfig:
     """Vertical shift of the crop centre in face-box sizes (official vy_ratio: negative moves it up)."""
     feather: float = 0.1
     """Fraction of the crop side over which the animated crop fades into the untouched portrait."""
+
+
+COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune")
+"""``torch.compile`` modes the animator accepts; ``reduce-overhead`` replays CUDA graphs."""
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How the networks run (speed only; the frames stay the same within float tolerance).
+
+    batch_size: frames per warping + decoding call (the driving keypoints of a whole chunk are
+    computed in one call). static_batches: pad the last batch of a chunk to ``batch_size`` so
+    every call has one shape (compiled graphs and CUDA graphs then never re-trace); default: on
+    when compiling. compile_mode: ``torch.compile`` the warping network and the decoder with this
+    mode (``reduce-overhead`` = CUDA graphs), None for eager. compile_backend: ``inductor``, or
+    ``eager`` to check graph capture without code generation.
+    """
+
+    batch_size: int = 8
+    static_batches: bool | None = None
+    compile_mode: str | None = None
+    compile_backend: str = "inductor"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if self.compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be one of {COMPILE_MODES}, got {self.compile_mode!r}")
+
+    @property
+    def pads_batches(self) -> bool:
+        return self.static_batches if self.static_batches is not None else self.compile_mode is not None

@@ -28,6 +28,24 @@ def keypoint_gaussians(kp: torch.Tensor, grid: torch.Tensor, variance: float = 0
     return torch.exp(-0.5 * (diff**2).sum(-1) / variance)
 
 
+def sample_volume(volume: torch.Tensor, grids: torch.Tensor) -> torch.Tensor:
+    """Trilinear ``grid_sample`` (zero padding, align_corners=False) of N grids N x d x h x w x 3.
+
+    ``volume`` is N x C x D x H x W, one per grid, or 1 x C x D x H x W shared by all of them:
+    then the grids are stacked along depth and sampled in one call, so the shared volume (the
+    source portrait's features, the same for every frame) is never copied N times. Every output
+    voxel is the same interpolation either way. Returns N x C x d x h x w (a view when shared).
+    """
+    n, d, h, w, _ = grids.shape
+    if volume.shape[0] == n:
+        return F.grid_sample(volume, grids, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if volume.shape[0] != 1:
+        raise ValueError(f"volume batch must be 1 or {n}, got {volume.shape[0]}")
+    c = volume.shape[1]
+    stacked = F.grid_sample(volume, grids.reshape(1, n * d, h, w, 3), mode="bilinear", padding_mode="zeros", align_corners=False)
+    return stacked.view(c, n, d, h, w).transpose(0, 1)
+
+
 class Hourglass(nn.Module):
     """3-D U-Net: 5 down blocks, 5 up blocks with skip concatenation, then conv-BN-ReLU."""
 
@@ -82,18 +100,16 @@ class DenseMotionNetwork(nn.Module):
         )
 
     def forward(self, feature: torch.Tensor, kp_driving: torch.Tensor, kp_source: torch.Tensor) -> dict[str, torch.Tensor]:
-        b = feature.shape[0]
+        """``feature`` is B x C x d x h x w, or 1 x C x d x h x w shared by all B frames of the keypoints."""
+        b = kp_driving.shape[0]
         k1 = self.num_kp + 1
-        feature = F.relu(self.norm(self.compress(feature)))  # B x 4 x d x h x w
+        feature = F.relu(self.norm(self.compress(feature)))  # B (or 1) x 4 x d x h x w
         c, d, h, w = feature.shape[1:]
         grid = coordinate_grid(d, h, w, kp_source)
         # Sparse motions: background identity, then per keypoint grid - driving + source.
         shifted = grid[None, None] - kp_driving[:, :, None, None, None, :] + kp_source[:, :, None, None, None, :]
         motions = torch.cat([grid[None, None].expand(b, 1, d, h, w, 3), shifted], dim=1)  # B x K+1 x d x h x w x 3
-        repeated = feature.unsqueeze(1).expand(b, k1, c, d, h, w).reshape(b * k1, c, d, h, w)
-        deformed = F.grid_sample(
-            repeated, motions.reshape(b * k1, d, h, w, 3), mode="bilinear", padding_mode="zeros", align_corners=False
-        ).view(b, k1, c, d, h, w)
+        deformed = sample_volume(feature, motions.reshape(b * k1, d, h, w, 3)).view(b, k1, c, d, h, w)
         heat = keypoint_gaussians(kp_driving, grid) - keypoint_gaussians(kp_source, grid)
         heat = torch.cat([heat.new_zeros(b, 1, d, h, w), heat], dim=1).unsqueeze(2)
         prediction = self.hourglass(torch.cat([heat, deformed], dim=2).view(b, -1, d, h, w))
@@ -107,7 +123,8 @@ class DenseMotionNetwork(nn.Module):
 class WarpingNetwork(nn.Module):
     """forward(feature_3d, kp_driving, kp_source) -> {out B x 256 x 64 x 64, occlusion_map, deformation}.
 
-    Positional order is driving before source, as in the official module.
+    Positional order is driving before source, as in the official module. ``feature_3d`` may have
+    batch 1 for B keypoint sets: one source portrait animated in B frames at once.
     """
 
     def __init__(self, cfg: WarpingConfig = WarpingConfig()):
@@ -122,9 +139,9 @@ class WarpingNetwork(nn.Module):
     def forward(self, feature_3d: torch.Tensor, kp_driving: torch.Tensor, kp_source: torch.Tensor) -> dict[str, torch.Tensor]:
         dense = self.dense_motion_network(feature_3d, kp_driving, kp_source)
         deformation = dense["deformation"]
-        warped = F.grid_sample(feature_3d, deformation, mode="bilinear", padding_mode="zeros", align_corners=False)
+        warped = sample_volume(feature_3d, deformation)
         b, c, d, h, w = warped.shape
-        out = self.fourth(self.third(warped.view(b, c * d, h, w)))
+        out = self.fourth(self.third(warped.reshape(b, c * d, h, w)))
         occlusion = dense.get("occlusion_map")
         if occlusion is not None:
             out = out * occlusion

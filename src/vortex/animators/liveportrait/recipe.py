@@ -1,12 +1,13 @@
 """The closed-form LivePortrait weight recipe of ../shared/liveportrait/README.md (numpy only).
 
-Tests, the benchmark and anyone checking the networks build verification weights with it: they are
-not a model (their output is not a face), they only make every network's golden forward pass
-reproducible without the official checkpoint files.
+Tests, the device check and anyone checking the networks build verification weights with it: they
+are not a model (their output is not a face), they only make every network's golden forward pass
+reproducible, and its compute measurable, without the official checkpoint files.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,14 +28,16 @@ SUB_NETWORKS = ("retarget_shoulder", "retarget_mouth", "retarget_eye")
 
 
 def golden_dir() -> Path | None:
-    """``$VORTEX_LIVEPORTRAIT_GOLDEN`` or ``<repo>/../shared/liveportrait``; None when absent."""
+    """``$VORTEX_LIVEPORTRAIT_GOLDEN``, else ``shared/liveportrait`` beside or inside the checkout
+    (or the working folder); None when absent."""
     env = os.environ.get("VORTEX_LIVEPORTRAIT_GOLDEN")
     if env:
         return Path(env) if Path(env, "manifest.json").is_file() else None
-    repo = Path(__file__).resolve().parents[3]
-    for candidate in (repo.parent / "shared" / "liveportrait", repo / "shared" / "liveportrait"):
-        if (candidate / "manifest.json").is_file():
-            return candidate
+    repo = Path(__file__).resolve().parents[4]  # src/vortex/animators/liveportrait/recipe.py
+    for base in (repo, Path.cwd()):
+        for candidate in (base.parent / "shared" / "liveportrait", base / "shared" / "liveportrait"):
+            if (candidate / "manifest.json").is_file():
+                return candidate
     return None
 
 
@@ -108,3 +111,30 @@ def to_torch(state: dict, prefix: str = "") -> dict:
     if all(isinstance(v, dict) for v in state.values()):
         return {k: to_torch(v, prefix) for k, v in state.items()}
     return {prefix + k: torch.from_numpy(np.array(v)) for k, v in state.items()}
+
+
+def recipe_networks(device: str = "cpu", folder: Path | None = None, dtype=None):
+    """All five networks with recipe weights, built through the loader's strict path.
+
+    ``dtype`` as ``build_networks`` takes it (default: float16 on CUDA, float32 on CPU).
+    Raises ``MissingResourceError`` when the manifest (``golden_dir()``) is not found.
+    """
+    from vortex.animators.liveportrait.loader import BASE_FILES, RETARGETING_FILE, build_networks
+    from vortex.errors import MissingResourceError
+
+    folder = folder or golden_dir()
+    if folder is None:
+        raise MissingResourceError("LivePortrait recipe manifest not found: expected shared/liveportrait/manifest.json beside "
+                                   "the checkout or $VORTEX_LIVEPORTRAIT_GOLDEN")
+    base, retargeting = _recipe_states(str(folder))
+    states = {name: to_torch(base[rel]) for name, rel in BASE_FILES.items()}
+    return build_networks(states, to_torch(retargeting, "module."), device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=1)
+def _recipe_states(folder: str) -> tuple[dict, dict]:
+    """numpy recipe weights of every base file and of the retargeting file (built once: ~130 M values)."""
+    from vortex.animators.liveportrait.loader import BASE_FILES, RETARGETING_FILE
+
+    manifest = load_manifest(Path(folder))
+    return {rel: file_state_dicts(manifest, rel) for rel in BASE_FILES.values()}, file_state_dicts(manifest, RETARGETING_FILE)
