@@ -122,3 +122,51 @@ def astronaut_two_faces(tmp_path):
     path = tmp_path / "two.png"
     cv2.imwrite(str(path), canvas[:, :, ::-1])
     return path
+
+
+def test_streamed_speech_is_fitted_to_the_slot_as_a_prefix_of_the_whole(pipeline):
+    """Chunk by chunk, ``SlotTimeline`` releases only audio and phones that ``fit_speech`` of the
+    whole speech keeps (padding, a cut at a word, the overrun refusal), for many slot lengths."""
+    from vortex.errors import InvalidInputError
+    from vortex.pipeline import SlotTimeline
+    from vortex.recipe import SlotSpec
+    from vortex.speech.chunked import SpeechStream
+
+    live = pipeline.speech_backend().stream(SCRIPT, "rick_c137")
+    chunks = list(live)
+    whole = live.speech()
+    assert len(chunks) >= 3
+    for seconds in (2.0, 4.0, 6.5, 8.5, 9.5, 10.5, 12.0):
+        frames = round(seconds * 24)
+        try:
+            expected, _ = fit_speech(whole, frames, 24)
+        except InvalidInputError:
+            expected = None
+        timeline = SlotTimeline(SlotSpec(seconds, 24, 256, 0), at_word=True)
+        replay = SpeechStream(iter(chunks), live.words, voice=whole.voice, text=whole.text)
+        failed = False
+        for _ in replay:
+            try:
+                so_far = timeline.update(replay.speech(), replay.known_until)
+            except InvalidInputError:
+                failed = True  # refused early: the whole speech must be refused too
+                break
+            if expected is None:
+                continue  # the whole speech overruns the slot: it must be refused by the end
+            final = so_far.audio[: so_far.audio_final]
+            assert np.array_equal(final, expected.waveform[: final.size]), seconds
+            if so_far.fitted is not None:
+                assert np.array_equal(so_far.fitted.waveform, expected.waveform) and so_far.fitted.phones == expected.phones
+            else:
+                known = [p for p in so_far.phones if p.end <= so_far.known_until]
+                if known and known[-1].symbol == "_":  # a closing pause may still grow (the next chunk, padding)
+                    assert known[-1].start == expected.phones[len(known) - 1].start
+                    known = known[:-1]
+                assert tuple(known) == expected.phones[: len(known)], seconds
+        if expected is None:
+            if not failed:
+                with pytest.raises(InvalidInputError, match="too long"):
+                    timeline.finish(replay.speech())
+        else:
+            fitted, _ = timeline.finish(replay.speech())
+            assert np.array_equal(fitted.waveform, expected.waveform) and fitted.phones == expected.phones
