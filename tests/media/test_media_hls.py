@@ -230,3 +230,23 @@ def test_channel_with_a_live_last_slot_is_not_ended_and_earlier_slots_must_be_co
     assert not (tmp_path / "bad.m3u8").exists()
     with pytest.raises(InvalidInputError):
         channel_playlist([], tmp_path / "empty.m3u8")
+
+
+def test_a_sliding_window_keeps_the_last_segments_with_their_sequence_numbers(tmp_path):
+    """window=N: a live channel's playlist stays small; the sequence numbers count what left it."""
+    a = _write(tmp_path / "a", _frames(48), _noise(48 * 1000, seed=1))  # one 2 s segment
+    b = _write(tmp_path / "b", _frames(60, offset=20), _noise(60 * 1000, seed=2))  # 2 s + 0.5 s
+    c = _write(tmp_path / "c", _frames(48, offset=40), _noise(48 * 1000, seed=3))  # one 2 s segment
+    channel = channel_playlist([a, b, c], tmp_path / "live.m3u8", live=True, window=2)
+    text = (tmp_path / "live.m3u8").read_text()
+    assert "#EXT-X-MEDIA-SEQUENCE:2\n" in text  # a's and b's first segments left the window
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE:1\n" in text  # with them, the boundary before b
+    assert text.count("#EXT-X-DISCONTINUITY\n") == 1  # the boundary before c is still listed
+    assert "PLAYLIST-TYPE" not in text and "ENDLIST" not in text
+    assert [s.uri for s in channel.segments] == ["b/segment_00001.ts", "c/segment_00000.ts"]
+    with av.open(str(tmp_path / "live.m3u8"), options={"live_start_index": "0", "m3u8_hold_counters": "1"}) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 12 + 48  # the window plays: b's last half second, then c
+    whole = channel_playlist([a, b, c], tmp_path / "all.m3u8", window=10)  # a window wider than the channel
+    assert len(whole.segments) == 4 and whole.ended
+    with pytest.raises(InvalidInputError, match="window"):
+        channel_playlist([a], tmp_path / "x.m3u8", window=0)

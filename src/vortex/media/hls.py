@@ -246,7 +246,7 @@ def read_playlist(path: str | os.PathLike[str]) -> MediaPlaylist:
 
 
 def channel_playlist(slot_playlists: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str],
-                     live: bool = False) -> MediaPlaylist:
+                     live: bool = False, window: int | None = None) -> MediaPlaylist:
     """Join slots' media playlists, in order, into one channel playlist written atomically at ``output``.
 
     Each slot after the first starts with EXT-X-DISCONTINUITY (its timestamps start again and its
@@ -255,28 +255,39 @@ def channel_playlist(slot_playlists: Sequence[str | os.PathLike[str]], output: s
     until then a player treats it as live and keeps polling. Rewrite it whenever a slot playlist
     changes or a slot is added: segments are only ever appended. ``live``: the channel takes more
     slots later (``vortex serve``), so it never ends, even when every slot so far is complete.
+    ``window``: list only the last ``window`` segments (a sliding live playlist that stays small
+    on a channel that runs for days): EXT-X-MEDIA-SEQUENCE counts the segments left out and
+    EXT-X-DISCONTINUITY-SEQUENCE the slot boundaries left out with them, as the HLS spec asks,
+    and the playlist is no longer an EVENT playlist (segments leave it).
     """
     if not slot_playlists:
         raise InvalidInputError("a channel playlist needs at least one slot playlist")
+    if window is not None and (not isinstance(window, int) or window < 1):
+        raise InvalidInputError(f"window must be a positive number of segments, got {window!r}")
     target = Path(output).absolute()
     slots = [read_playlist(p) for p in slot_playlists]
     for slot in slots[:-1]:
         if not slot.ended:
             raise InvalidInputError(f"slot playlist {slot.path} is not complete (no {ENDLIST}); only the last slot may be live")
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", None, "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-DISCONTINUITY-SEQUENCE:0",
-             "#EXT-X-PLAYLIST-TYPE:EVENT"]
-    longest = 1.0
+    entries = []  # (starts a new slot after the first, uri, duration)
     for index, slot in enumerate(slots):
-        if index and slot.segments:
-            lines.append("#EXT-X-DISCONTINUITY")
         base = slot.path.absolute().parent
-        for segment in slot.segments:
+        for position, segment in enumerate(slot.segments):
             uri = Path(os.path.relpath(base / segment.uri, target.parent)).as_posix()
-            lines += [f"#EXTINF:{segment.duration:.6f},", uri]
-            longest = max(longest, segment.duration)
-    lines[2] = f"#EXT-X-TARGETDURATION:{math.ceil(longest - 1e-6)}"
-    ended = slots[-1].ended and not live
-    if ended:
+            entries.append((index > 0 and position == 0, uri, segment.duration))
+    dropped = entries[: max(0, len(entries) - window)] if window is not None else []
+    kept = entries[len(dropped):]
+    longest = max([1.0] + [duration for _, _, duration in entries])
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(longest - 1e-6)}",
+             f"#EXT-X-MEDIA-SEQUENCE:{len(dropped)}",
+             f"#EXT-X-DISCONTINUITY-SEQUENCE:{sum(1 for starts, _, _ in dropped if starts)}"]
+    if window is None:
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    for starts, uri, duration in kept:
+        if starts:
+            lines.append("#EXT-X-DISCONTINUITY")
+        lines += [f"#EXTINF:{duration:.6f},", uri]
+    if slots[-1].ended and not live:
         lines.append(ENDLIST)
     write_text_atomic(target, "\n".join(lines) + "\n")
     return read_playlist(target)
