@@ -233,8 +233,9 @@ class SlotService:
             self._publish(job_id)
             return self.job(job_id)
         self._cancelling.add(job_id)
-        await self.executor.cancel(job_id)
         task = self._running.get(job_id)
+        if not await self.executor.cancel(job_id) and task is not None:
+            task.cancel()  # the executor did not know the job yet: stop the task that hands it over
         if task is not None:
             await asyncio.wait({task})
         return self.job(job_id)
@@ -285,7 +286,8 @@ class SlotService:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            self.store.mark_running(job.id)
+            if not self.store.mark_running(job.id):
+                return  # cancelled between the scheduler's pick and this task's start
             self._publish(job.id)
             render = RenderJob(
                 job.id,

@@ -198,11 +198,13 @@ class Store:
         found = {row[0]: row[1] for row in rows}
         return {status: found.get(status, 0) for status in STATUSES}
 
-    def mark_running(self, job_id: str, worker: str | None = None) -> None:
-        self._tx(
+    def mark_running(self, job_id: str, worker: str | None = None) -> bool:
+        """Start a queued job; False when it is no longer queued (cancelled in the meantime)."""
+        cursor = self._tx(
             "UPDATE jobs SET status='running', started=?, attempts=attempts+1, worker=? WHERE id=? AND status='queued'",
             (time.time(), worker, job_id),
         )
+        return cursor.rowcount == 1
 
     def finish(
         self,
