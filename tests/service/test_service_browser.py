@@ -138,3 +138,20 @@ def test_watch_a_channel(browser, server, small_recipe, wait_for):
     assert "/channels/tonight/index.m3u8" in page.eval_on_selector("#player-note", "e => e.textContent")
     shot(page, "channel.png")
     page.close()
+
+
+def test_page_asks_for_the_token(browser, start_server, tmp_path):
+    """On a server with a token the page shows a token box, then works with the token it was given."""
+    token = "browser-token-0123456789abcdef"
+    (tmp_path / "token.txt").write_text(token)
+    srv = start_server("--token-file", str(tmp_path / "token.txt")).wait_ready(token=token)
+    page = browser.new_page()
+    page.goto(srv.url + "/")
+    page.wait_for_selector("#token-box:not([hidden])")
+    assert page.eval_on_selector_all("#voice option", "options => options.length") == 0
+    page.fill("#token", token)
+    page.click("#token-save")
+    page.wait_for_function("document.querySelectorAll('#voice option').length > 0")
+    page.wait_for_function("document.getElementById('ready').className === 'ok'")
+    assert page.is_hidden("#token-box")
+    page.close()
