@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import mmap
 import subprocess
 import sys
 import threading
@@ -206,13 +207,16 @@ def test_cuda_oom_is_recognised():
 def test_rss_sampler_sees_a_large_allocation():
     with RssSampler(interval=0.005) as sampler:
         baseline = sampler.peak_mb
-        block = np.ones(300 * 1024 * 1024 // 8)  # 300 MB, touched
+        # A fresh anonymous mapping, touched: pages the allocator already holds resident (a long
+        # test process has freed plenty) would not raise the RSS at all.
+        block = mmap.mmap(-1, 300 * 1024 * 1024)
+        np.frombuffer(block, np.uint8)[:] = 1
         # The sampler thread runs every 5 ms when it gets a core; on a loaded machine it may not
         # for a while, so hold the block until it has been sampled (bounded), then free it.
         waited_until = time.monotonic() + 30.0
         while sampler.peak_mb - baseline <= 250 and time.monotonic() < waited_until:
             time.sleep(0.01)
-        del block
+        block.close()
     assert sampler.peak_mb - baseline > 250
 
 
