@@ -145,3 +145,24 @@ def test_sigkilled_worker_mid_slot_reruns_elsewhere_once_with_the_same_bytes(exe
     done_after = {w["name"]: w["slots_done"] for w in executor.describe_workers()}
     assert sum(done_after.values()) == sum(w["slots_done"] for w in before.values()) + 1
 
+
+def test_vortex_workers_lists_them_from_another_process(executor, ray_cluster):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-m", "vortex.cli", "workers", "--ray-address", ray_cluster.address, "--json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    mine = {w["name"]: w for w in executor.describe_workers()}
+    assert set(rows) == set(mine)
+    for name, row in rows.items():
+        assert row["pid"] == mine[name]["pid"] and row["state"] == "idle"
+        assert row["backends"] == {"speech": "kokoro-onnx", "actor": "procedural", "animator": "warp"}
+        # Counted by each worker process itself (a restarted one starts again from 0).
+        assert 0 <= row["slots_done"] <= mine[name]["slots_done"]
+    assert sum(row["slots_done"] for row in rows.values()) >= 1

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "voices",
     "cast",
     "motion",
+    "workers",
 )
 
 DESCRIPTION = """\
