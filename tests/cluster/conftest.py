@@ -139,7 +139,8 @@ def render_locally(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("local")
     src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "OMP_NUM_THREADS": str(WORKER_CPUS), "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "OMP_NUM_THREADS": str(WORKER_CPUS),
+           "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cache: dict[str, bytes] = {}
 
     def render(recipes: list[dict]) -> list[bytes]:

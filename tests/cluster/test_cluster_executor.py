@@ -89,7 +89,8 @@ def test_three_slots_and_a_photo_upload_give_local_bytes(executor, loop, render_
     assert len({o.worker for o in outcomes}) == 2
     assert sum(w["slots_done"] for w in executor.describe_workers()) == 3
     for job in jobs:  # progress in frames, ending with every frame done
-        frames = [(p.frames_done, p.frames_total) for p in progress if p.job_id == job.job_id and p.stage == "animation"]
+        frames = [(p.frames_done, p.frames_total) for p in progress
+                  if p.job_id == job.job_id and p.stage == "animation"]
         assert frames[-1] == (24, 24) and frames == sorted(frames)
 
 
@@ -154,7 +155,8 @@ def test_vortex_workers_lists_them_from_another_process(executor, ray_cluster):
 
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    done = subprocess.run([sys.executable, "-m", "vortex.cli", "workers", "--ray-address", ray_cluster.address, "--json"],
+    done = subprocess.run([sys.executable, "-m", "vortex.cli", "workers", "--ray-address", ray_cluster.address,
+                           "--json"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = {row["name"]: row for row in json.loads(done.stdout)}

@@ -25,6 +25,7 @@ examples:
   vortex serve --port 0 --data /tmp/vx           a free port (the first line says which)
   vortex serve --host 0.0.0.0 --token-file token.txt --workers 2 --max-queue 32
   vortex submit --server http://127.0.0.1:8700 --recipe slot.json -o slot.mp4
+  vortex serve --executor ray --ray-address auto --workers 4     slots on 4 Ray workers (vortex workers lists them)
 """
 
 
@@ -75,6 +76,34 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--actor", choices=("auto", "procedural", "flux"), default="auto", help="as for 'vortex generate'")
     p.add_argument("--models-dir", metavar="D", help="official model files (as for 'vortex generate')")
+    cluster = p.add_argument_group("scale-out on Ray (pip install 'vortex[ray]'; README 'Scaling out')")
+    cluster.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where slots render: local (this process, default) or ray (--workers Ray actors, "
+        "each with a resident pipeline, anywhere in the cluster)",
+    )
+    cluster.add_argument(
+        "--ray-address",
+        default="auto",
+        metavar="auto|HOST:PORT",
+        help="the Ray head node (default auto: the cluster 'ray start --head' began on this machine)",
+    )
+    cluster.add_argument(
+        "--ray-num-cpus",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="CPUs each Ray worker reserves (default 1; also its BLAS/OpenMP threads)",
+    )
+    cluster.add_argument(
+        "--ray-num-gpus",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="GPUs each Ray worker reserves (default 0; 1 for the production backends on GPU nodes)",
+    )
     p.set_defaults(func=run)
 
 
@@ -95,6 +124,17 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--slot-deadline", args.slot_deadline), ("--max-slot-seconds", args.max_slot_seconds)):
         if not value > 0:
             raise InvalidInputError(f"{flag} must be a positive number of seconds, got {value:g}")
+    if args.executor == "ray":  # at once, before anything loads: the package, the flags, the cluster
+        from vortex.cluster.ray_support import check_address, check_reachable, require_ray
+
+        require_ray()
+        check_address(args.ray_address)
+        if not args.ray_num_cpus > 0 or args.ray_num_gpus < 0:
+            raise InvalidInputError(
+                f"--ray-num-cpus must be > 0 and --ray-num-gpus >= 0, got {args.ray_num_cpus:g} "
+                f"and {args.ray_num_gpus:g}"
+            )
+        check_reachable(args.ray_address)
     limits = replace(
         ServiceLimits(),
         max_queue=args.max_queue,
@@ -110,5 +150,9 @@ def run(args: argparse.Namespace) -> int:
         token=read_token(args.token_file) if args.token_file else None,
         limits=limits,
         pipeline_options=options,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        ray_num_cpus=args.ray_num_cpus,
+        ray_num_gpus=args.ray_num_gpus,
     )
     return serve(config, announce=sys.stderr)

@@ -77,7 +77,8 @@ class RayExecutor:
         if workers < 1:
             raise InvalidInputError(f"--ray-workers must be at least 1, got {workers}")
         if not num_cpus > 0 or num_gpus < 0:
-            raise InvalidInputError(f"each Ray worker needs num_cpus > 0 and num_gpus >= 0, got {num_cpus:g}/{num_gpus:g}")
+            raise InvalidInputError(f"each Ray worker needs num_cpus > 0 and num_gpus >= 0, "
+                                    f"got {num_cpus:g}/{num_gpus:g}")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.capacity = int(workers)
@@ -99,13 +100,18 @@ class RayExecutor:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    def connect(self) -> None:
+        """Join the cluster (``start`` does it too); call it on the main thread, where Ray may
+        install its signal handlers, to fail at once when there is no cluster."""
+        if not self._connected_here:
+            self._connected_here = connect(self.address)
+
     async def start(self) -> None:
         """Join the cluster, start the workers and wait until every pipeline has loaded."""
         ray = require_ray()
         from vortex.cluster.worker import CONTROL_GROUP, SlotWorker
 
-        # On this thread: ray.init installs signal handlers, which only the main thread may do.
-        self._connected_here = connect(self.address)
+        self.connect()
         actor_class = ray.remote(concurrency_groups={CONTROL_GROUP: 2})(SlotWorker)
         for i in range(self.capacity):
             name = f"{self._prefix}.w{i}"
@@ -299,7 +305,8 @@ class RayExecutor:
         report = {"slot_id": job.job_id, "success": False, "error": error, "error_type": WorkerLostError.__name__,
                   "exit_code": WorkerLostError.exit_code, "recipe": job.recipe, "lost_attempts": lost,
                   "finished": time.time()}
-        return RenderOutcome(job.job_id, False, None, report, error, WorkerLostError.__name__, WorkerLostError.exit_code)
+        return RenderOutcome(job.job_id, False, None, report, error, WorkerLostError.__name__,
+                             WorkerLostError.exit_code)
 
 
 def _label(identity: dict) -> str:

@@ -25,7 +25,8 @@ def cluster_workers(address: str) -> list[dict]:
         refs = {}
         for name in names:
             try:
-                refs[name] = ray.get_actor(name, namespace=NAMESPACE).info.options(concurrency_group=CONTROL_GROUP).remote()
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+                refs[name] = actor.info.options(concurrency_group=CONTROL_GROUP).remote()
             except ValueError:  # ended between the listing and the lookup
                 continue
         rows = []

@@ -8,7 +8,9 @@ the same way (namespace, quiet logs, ``auto`` or ``HOST:PORT``).
 from __future__ import annotations
 
 import re
+import signal
 import socket
+import threading
 
 from vortex.errors import InvalidInputError, MissingResourceError
 
@@ -25,7 +27,8 @@ def require_ray():
     try:
         import ray
     except ImportError:
-        raise MissingResourceError(f"the 'ray' package is not installed (Vortex on Ray needs it): {INSTALL_HINT}") from None
+        raise MissingResourceError(
+            f"the 'ray' package is not installed (Vortex on Ray needs it): {INSTALL_HINT}") from None
     return ray
 
 
@@ -41,7 +44,10 @@ def check_address(address: str, flag: str = "--ray-address") -> str:
 PROBE_SECONDS = 5.0
 
 
-def _probe(address: str) -> None:
+def check_reachable(address: str) -> None:
+    """A head node answers at ``address`` (``auto`` and ``ray://`` are left to Ray), else one line."""
+    if address == "auto" or address.startswith("ray://"):
+        return
     host, port = address.rsplit(":", 1)
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
@@ -61,8 +67,9 @@ def connect(address: str) -> bool:
     address = check_address(address)
     if ray.is_initialized():
         return False
-    if address != "auto" and not address.startswith("ray://"):
-        _probe(address)  # Ray itself would retry an unreachable head node for minutes
+    check_reachable(address)  # Ray itself would retry an unreachable head node for minutes
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if on_main_thread else None
     try:
         # log_to_driver off: workers' logs stay in the cluster's log files instead of
         # interleaving with the service's own status lines.
@@ -72,4 +79,7 @@ def connect(address: str) -> bool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MissingResourceError(f"no Ray cluster at {address} ({first}); start one with 'ray start --head' "
                                    f"or pass --ray-address HOST:PORT of its head node") from None
+    finally:
+        if on_main_thread:  # ray.init replaces SIGTERM with sys.exit(15); the process keeps its own handling
+            signal.signal(signal.SIGTERM, sigterm)
     return True

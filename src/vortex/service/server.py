@@ -1,4 +1,4 @@
-"""Run the service: the app, its ``SlotService`` and a ``LocalExecutor`` under uvicorn.
+"""Run the service: the app, its ``SlotService`` and its executor (local or Ray) under uvicorn.
 
 ``vortex serve`` calls ``serve(ServerConfig(...))``. The service starts with the server (its
 lifespan) and stops with it: Ctrl-C or SIGTERM let running slots' rows stay ``running`` so
@@ -34,6 +34,34 @@ class ServerConfig:
     token: str | None = None
     limits: ServiceLimits = field(default_factory=ServiceLimits)
     pipeline_options: dict = field(default_factory=dict)
+    executor: str = "local"
+    """``local`` (this process) or ``ray`` (``workers`` Ray actors; ``vortex.cluster``)."""
+    ray_address: str = "auto"
+    ray_num_cpus: float = 1.0
+    ray_num_gpus: float = 0.0
+
+
+def make_executor(config: ServerConfig):
+    """The executor ``config`` names: ``LocalExecutor`` or ``RayExecutor``."""
+    if config.executor == "ray":
+        from vortex.cluster.executor import RayExecutor
+
+        executor = RayExecutor(
+            config.ray_address,
+            workers=config.workers,
+            num_cpus=config.ray_num_cpus,
+            num_gpus=config.ray_num_gpus,
+            pipeline_options=config.pipeline_options,
+        )
+        executor.connect()  # now, on the main thread: no cluster is one line before the server starts
+        return executor
+    if config.executor != "local":
+        raise InvalidInputError(f"unknown executor {config.executor!r}; choose local or ray")
+    from vortex.service.executor import LocalExecutor
+
+    return LocalExecutor(
+        config.workers, work_dir=Path(config.data_dir) / "work", pipeline_options=config.pipeline_options
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -71,12 +99,9 @@ def check_binding(config: ServerConfig) -> None:
 def build_app(config: ServerConfig):
     """The app with its service; the service starts and stops with the app's lifespan."""
     from vortex.service.app import create_app
-    from vortex.service.executor import LocalExecutor
     from vortex.service.service import SlotService
 
-    executor = LocalExecutor(
-        config.workers, work_dir=Path(config.data_dir) / "work", pipeline_options=config.pipeline_options
-    )
+    executor = make_executor(config)
     service = SlotService(config.data_dir, executor, config.limits)
     app = create_app(service, token=config.token)
 
