@@ -48,3 +48,21 @@ def test_addresses_that_are_accepted(address):
     from vortex.cluster.ray_support import check_address
 
     assert check_address(address) == address
+
+
+def test_serve_with_the_ray_executor_without_ray_fails_before_touching_anything(tmp_path):
+    data = tmp_path / "data"
+    done = vortex("serve", "--executor", "ray", "--ray-address", "auto", "--port", "0", "--data", str(data),
+                  without_ray=True)
+    assert done.returncode == 1 and "pip install 'vortex[ray]'" in one_line(done.stderr)
+    assert not data.exists()
+
+
+def test_serve_with_an_unreachable_head_fails_at_once(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = vortex("serve", "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--port", "0",
+                  "--data", str(tmp_path / "data"))
+    assert done.returncode == 1 and "no Ray cluster answers" in one_line(done.stderr)
+    assert not (tmp_path / "data").exists()
