@@ -168,3 +168,4 @@ def test_vortex_workers_lists_them_from_another_process(executor, ray_cluster):
         # Counted by each worker process itself (a restarted one starts again from 0).
         assert 0 <= row["slots_done"] <= mine[name]["slots_done"]
     assert sum(row["slots_done"] for row in rows.values()) >= 1
+

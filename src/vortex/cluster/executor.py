@@ -24,6 +24,7 @@ compare a Ray worker's bytes with this machine's own rendering.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import threading
@@ -35,6 +36,7 @@ from vortex.cluster.ray_support import NAMESPACE, check_address, connect, requir
 from vortex.errors import InvalidInputError, VortexError
 from vortex.service.executor import ProgressCallback, RenderJob, RenderOutcome, RenderProgress, WorkerInfo
 
+_EXECUTORS = itertools.count()
 DEFAULT_MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.25
 """How often a busy worker's progress is read, and a waiting job looks for a free worker."""
@@ -85,8 +87,8 @@ class RayExecutor:
         self.num_cpus, self.num_gpus = float(num_cpus), float(num_gpus)
         self.max_attempts = int(max_attempts)
         self._options = dict(pipeline_options or {})
-        # Names unique per service in the cluster's namespace, readable in `vortex workers`.
-        self._prefix = f"{socket.gethostname()}.{os.getpid()}"
+        # Names unique per executor in the cluster's namespace, readable in `vortex workers`.
+        self._prefix = f"{socket.gethostname()}.{os.getpid()}.e{next(_EXECUTORS)}"
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -125,6 +127,11 @@ class RayExecutor:
         except ray.exceptions.RayActorError as exc:
             await self.close()
             raise VortexError(f"a Ray worker failed to start: {_cause(exc)}") from None
+        failed = [info for info in infos if info.get("error")]
+        if failed:
+            await self.close()
+            raise VortexError(f"a Ray worker failed to start: {failed[0]['name']} on node {failed[0]['node']}: "
+                              f"{failed[0]['error']}")
         with self._lock:
             for worker, info in zip(self._workers, infos):
                 self._describe(worker, info)
@@ -253,7 +260,9 @@ class RayExecutor:
                 return
         with self._lock:
             self._describe(worker, info)
-            if worker.state == "restarting":
+            if info.get("error"):  # restarted, but its backends no longer load here
+                worker.state = "dead"
+            elif worker.state == "restarting":
                 worker.state = "idle"
 
     async def _render_on(self, worker: _Worker, job: RenderJob, uploads, on_progress: ProgressCallback) -> dict:

@@ -53,8 +53,8 @@ class SlotWorker:
 
     name: the worker's name in the cluster (a restarted worker keeps it, with a new pid);
     pipeline_options: passed to ``VortexPipeline`` (``animator``, ``actor``, ``speech``,
-    ``models_dir``, ``device``). A backend that cannot run raises here, so the actor fails to
-    start with that error instead of failing every slot.
+    ``models_dir``, ``device``). A backend that cannot load leaves ``info()["error"]`` set and
+    the executor ends the worker instead of sending it slots.
     """
 
     def __init__(self, name: str, pipeline_options: dict[str, Any] | None = None) -> None:
@@ -73,7 +73,14 @@ class SlotWorker:
         self.cleaned = remove_dead_workers_folders(root)
         self._work = root / f"{name}.{self.pid}"
         self._work.mkdir(exist_ok=True)
-        self._pipeline = VortexPipeline(log_warnings=False, **dict(pipeline_options or {})).load()
+        # A backend that cannot load is reported by ``info`` rather than raised: a constructor
+        # that raises would be restarted by Ray again and again (the actor restarts forever).
+        self.load_error: str | None = None
+        try:
+            self._pipeline = VortexPipeline(log_warnings=False, **dict(pipeline_options or {})).load()
+        except Exception as exc:  # noqa: BLE001 - reported to the executor, which gives up on this worker
+            self._pipeline = None
+            self.load_error = f"{type(exc).__name__}: {exc}"
         self._lock = threading.Lock()
         self._job: str | None = None
         self._progress: RenderProgress | None = None
@@ -90,8 +97,10 @@ class SlotWorker:
             progress = self._progress
             return {
                 **self.identity(),
-                "backends": {stage: choice.name for stage, choice in self._pipeline.backend_choices.items()},
-                "device": self._pipeline.device.describe(),
+                "error": self.load_error,
+                "backends": ({stage: choice.name for stage, choice in self._pipeline.backend_choices.items()}
+                             if self._pipeline is not None else {}),
+                "device": self._pipeline.device.describe() if self._pipeline is not None else None,
                 "job_id": self._job,
                 "stage": progress.stage if progress else None,
                 "frames_done": progress.frames_done if progress else 0,
@@ -121,6 +130,8 @@ class SlotWorker:
         ``uploads`` arrives from the object store (the driver put it there once; a re-run on
         another worker reads the same object). Never raises for a failed slot.
         """
+        if self._pipeline is None:
+            raise RuntimeError(f"worker {self.name} has no pipeline: {self.load_error}")
         job = RenderJob(job_id, recipe, dict(uploads), dict(upload_suffixes), deadline)
         folder = Path(tempfile.mkdtemp(prefix="slot.", dir=self._work))
         loop = asyncio.new_event_loop()
