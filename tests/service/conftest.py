@@ -13,7 +13,7 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-def make_recipe(script: str = "Good evening, this is channel one.", seed: int = 3, duration: float | str = 2.0) -> dict:
+def make_recipe(script: str = "Good evening, this is channel one again.", seed: int = 3, duration: float | str = 2.0) -> dict:
     """A slot small enough for a loaded 2-core machine: 256 px, 12 fps, two seconds (or ``"auto"``)."""
     return {
         "audio_track": {"script": script, "voice_id": "jf_alpha"},

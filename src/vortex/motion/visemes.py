@@ -1,4 +1,4 @@
-"""Phones (Kokoro's espeak-ng IPA vocabulary) -> viseme classes -> mouth control targets.
+"""Phones (the IPA alphabet of ``vortex.speech.timeline``) -> viseme classes -> mouth control targets.
 
 A viseme is what the mouth looks like while a phone sounds; many phones share one (t, d, n, s
 look alike from outside). Each class carries a target for the four articulation channels

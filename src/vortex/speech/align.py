@@ -2,7 +2,7 @@
 
 * ``align_transcript(waveform, sample_rate, text)``: forced alignment with pocketsphinx (its
   shipped en-us acoustic model and CMU dictionary) at 16 kHz. Words missing from the dictionary
-  get a pronunciation from our espeak G2P, mapped IPA -> ARPABET. Accurate to a frame or two
+  get a pronunciation from our G2P (``vortex.speech.g2p``), mapped to ARPABET. Accurate to a frame or two
   (10 ms frames) when the transcript matches the audio.
 * ``recognize_phones(waveform, sample_rate)``: no transcript; pocketsphinx phone-loop decoding
   with its shipped phone language model. Best effort. Measured on 2 sentences of Kokoro speech
@@ -51,7 +51,9 @@ _IPA_TO_ARPABET: tuple[tuple[str, str], ...] = tuple(
     sorted(
         {
             "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "ɔɪ": "OY", "tʃ": "CH", "dʒ": "JH",
-            "ʧ": "CH", "ʤ": "JH", "ɑ": "AA", "ɒ": "AA", "æ": "AE", "a": "AE", "ʌ": "AH", "ə": "AH",
+            "ʧ": "CH", "ʤ": "JH", "A": "EY", "I": "AY", "O": "OW", "W": "AW", "Y": "OY", "Q": "OW",
+            "T": "D", "ɜɹ": "ER",
+            "ɑ": "AA", "ɒ": "AA", "æ": "AE", "a": "AE", "ʌ": "AH", "ə": "AH",
             "ɐ": "AH", "ᵊ": "AH", "ɔ": "AO", "ɛ": "EH", "e": "EY", "ɚ": "ER", "ɜ": "ER", "ɪ": "IH",
             "ᵻ": "IH", "i": "IY", "o": "OW", "ʊ": "UH", "u": "UW", "b": "B", "d": "D", "ð": "DH",
             "f": "F", "ɡ": "G", "g": "G", "h": "HH", "j": "Y", "k": "K", "l": "L", "m": "M", "n": "N",
@@ -66,7 +68,7 @@ _lock = threading.Lock()
 
 
 def ipa_to_arpabet(ipa: str) -> list[str]:
-    """ARPABET phones for an espeak IPA string (stress, length and punctuation dropped)."""
+    """ARPABET phones for an IPA or misaki phoneme string (stress, length and punctuation dropped)."""
     out: list[str] = []
     i = 0
     while i < len(ipa):

@@ -1,21 +1,29 @@
-"""English text -> Kokoro token ids with a word index per token (espeak-ng via phonemizer).
+"""English text -> Kokoro token ids with a word index per token (misaki-style G2P, no espeak).
 
-espeak-ng and its data ship inside the ``espeakng-loader`` wheel; phonemizer drives it
-(``en-us``, stress marks kept, punctuation preserved). We tokenize ourselves against Kokoro's
-``vocab.json`` because kokoro-onnx needs numpy>=2 (incompatible with mediapipe here).
+The phonemes come from hibari's port of misaki (``hibari.g2p.G2P``, Apache-2.0): the misaki
+US lexicons, a part-of-speech tagger (so "read" and "live" get the right tense and sense), a
+normalizer for numbers, currency, dates, times, units and abbreviations, and a small ONNX net
+for words no lexicon has. Its alphabet is the one Kokoro-82M v1.0 was trained on for English
+(``A I O W Y`` are the diphthongs eɪ aɪ oʊ aʊ ɔɪ, ``ʧ ʤ`` the affricates, ``T`` the flap,
+``ᵊ`` a reduced schwa); the timeline spells those as the two IPA phones each stands for
+(``vortex.speech.timeline``). Web and e-mail addresses are rewritten to words first
+(``speakable``). No GPL code: espeak-ng is not used anywhere.
 
-Word boundaries: espeak sees a whole sentence (so function words get their reduced, in-context
-forms: "a" -> ``ɐ``, not the letter name ``eɪ``). Its output separates words by spaces, but one
-input word may become several output words ("123" -> three). We phonemize every input word
-alone as well, only to count how many output words it yields, then assign the sentence's
-output words to input words by those counts. If the counts disagree (rare), the isolated
-phonemes are used instead, which keeps the mapping exact at a small cost in naturalness.
+We tokenize ourselves against Kokoro's ``vocab.json`` (hibari's is identical) because
+kokoro-onnx needs numpy>=2 (incompatible with mediapipe here).
+
+Word boundaries: the G2P sees a whole sentence (so function words get their in-context forms
+and the tagger sees the syntax). Its output separates words by spaces, but one input word may
+become several output words ("123" -> three). We phonemize every input word alone as well,
+only to count how many output words it yields, then assign the sentence's output words to
+input words by those counts. If the counts disagree (rare: a normalizer rule spanning words),
+the isolated phonemes are used instead, which keeps the mapping exact at a small cost in
+naturalness.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import unicodedata
@@ -92,32 +100,53 @@ _backend_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _backend():
+    """hibari's misaki-style English G2P (lexicons + part-of-speech tagger + out-of-vocabulary net)."""
     try:
-        import espeakng_loader
-        from phonemizer.backend import EspeakBackend
-        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+        from hibari.g2p import G2P as MisakiG2P
     except ImportError as exc:
-        raise MissingResourceError(
-            "phonemizer/espeakng-loader are missing; install them with: pip install phonemizer==3.3.0 espeakng-loader==0.2.4"
-        ) from exc
-    # espeak-ng reads its data directory from this variable when initialised without a path.
-    os.environ["ESPEAK_DATA_PATH"] = espeakng_loader.get_data_path()
-    EspeakWrapper.set_library(espeakng_loader.get_library_path())
-    import logging
+        raise MissingResourceError("hibari-tts is missing; install it with: pip install hibari-tts==0.2.1") from exc
+    return MisakiG2P(british=False)
 
-    logger = logging.getLogger("vortex.g2p.phonemizer")
-    logger.setLevel(logging.ERROR)
-    return EspeakBackend(
-        "en-us", preserve_punctuation=True, with_stress=True, language_switch="remove-flags", logger=logger
-    )
+
+_URL_RE = re.compile(r"^(?:(?:https?|ftp)://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|dev|edu|gov|co|uk|de|app)(?:/\S*)?$", re.I)
+_EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_URL_SEPARATORS = {".": "dot", "/": "slash", "@": "at", "-": "dash", "_": "underscore", ":": "colon"}
+_SPELLED_PARTS = frozenset({"www", "io", "ai", "uk", "de", "co"})
+
+
+def speakable(word: str) -> str:
+    """A word as it should be read: web addresses and e-mail addresses become words.
+
+    ``https://example.com/docs`` -> ``example dot com slash docs`` (the scheme is not read, as
+    people say addresses), ``www.vortex.io`` -> ``W W W dot vortex dot I O``,
+    ``ann@example.org`` -> ``ann at example dot org``. Anything else is returned unchanged
+    (numbers, dates, currency and abbreviations are read by the G2P's own normalizer).
+    """
+    core = word.rstrip(".,;:!?)\"”")
+    tail = word[len(core):]
+    if not (_URL_RE.match(core) or _EMAIL_RE.match(core)):
+        return word
+    core = re.sub(r"^(?:https?|ftp)://", "", core, flags=re.I).rstrip("/")
+    parts = []
+    for piece in re.split(r"([./@_:-])", core):
+        if not piece:
+            continue
+        if piece in _URL_SEPARATORS:
+            parts.append(_URL_SEPARATORS[piece])
+        elif piece.lower() in _SPELLED_PARTS:
+            parts.append(" ".join(piece.upper()))
+        else:
+            parts.append(piece)
+    return " ".join(parts) + tail
 
 
 def phonemize_lines(lines: list[str]) -> list[str]:
-    """espeak-ng IPA for each line (one call; lines are phonemized independently)."""
+    """Misaki-style phonemes (Kokoro's English alphabet) for each line, phonemized independently."""
     if not lines:
         return []
-    with _backend_lock:  # the espeak library is a process-wide singleton
-        out = _backend().phonemize(lines, strip=True)
+    with _backend_lock:  # the tagger and the OOV session are shared state
+        backend = _backend()
+        out = [backend(" ".join(speakable(w) for w in line.split())) for line in lines]
     return [unicodedata.normalize("NFC", s) for s in out]
 
 

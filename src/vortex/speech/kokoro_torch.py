@@ -1,7 +1,7 @@
 """Production speech backend: the official Kokoro-82M PyTorch weights and English voices.
 
 ``KokoroTorchSpeech(models_dir).synthesize(text, voice, speed, emotion)`` returns the same
-``Speech`` as the embedded ONNX backend: the same espeak-ng front end (``vortex.speech.g2p``),
+``Speech`` as the embedded ONNX backend: the same misaki-style G2P (``vortex.speech.g2p``),
 the same chunking, pauses and emotions, and a phone timeline built from Kokoro's own
 predicted durations (``KModel.forward_with_tokens`` returns them; one unit = 600 samples).
 

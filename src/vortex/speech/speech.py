@@ -21,7 +21,7 @@ def is_vowel(symbol: str) -> bool:
 
 @dataclass(frozen=True)
 class Phone:
-    """One phone in IPA (as espeak-ng writes it, one Kokoro token) or ``PAUSE``; times in seconds."""
+    """One phone in IPA (the alphabet of ``vortex.speech.timeline``) or ``PAUSE``; times in seconds."""
 
     symbol: str
     start: float

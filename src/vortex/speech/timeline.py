@@ -2,11 +2,13 @@
 
 Phone alphabet (what motion planners and lip-sync evaluators receive in ``Phone.symbol``):
 
-* one IPA symbol per phone, exactly one Kokoro token as espeak-ng writes it for en-us:
-  vowels ``a ɑ ɐ æ ə ɚ ɛ ɜ e i ɪ ᵻ o ɔ u ʊ ʌ ɒ`` (diphthongs are two phones, e.g. ``a ɪ``,
-  ``o ʊ``, ``e ɪ``), consonants ``b d f h j k l m n ŋ p s ʃ t θ ð v w z ʒ ɡ ɹ ɾ ʔ x ç``, the
-  affricates as two phones (``t ʃ``, ``d ʒ``) and, from other languages' words, any other
-  consonant or vowel of Kokoro's vocabulary;
+* one IPA symbol per phone: vowels ``a ɑ ɐ æ ə ɚ ɛ ɜ e i ɪ ᵻ o ɔ u ʊ ʌ ɒ`` (diphthongs are
+  two phones, e.g. ``a ɪ``, ``o ʊ``, ``e ɪ``), consonants ``b d f h j k l m n ŋ p s ʃ t θ ð v
+  w z ʒ ɡ ɹ ɾ ʔ x ç``, the affricates as two phones (``t ʃ``, ``d ʒ``) and, from other
+  languages' words, any other consonant or vowel of Kokoro's vocabulary. A Kokoro token is one
+  phone, except the misaki letters the G2P writes (``SPLIT_TOKENS``): ``A I O W Y Q`` (the
+  diphthongs eɪ aɪ oʊ aʊ ɔɪ əʊ) and ``ʧ ʤ`` become two phones that share the token's samples
+  (the first gets the odd sample and the stress), ``T`` (flap) is ``ɾ`` and ``ᵊ`` is ``ə``;
 * ``PAUSE`` (``"_"``) for every stretch without a phone: the model's pad tokens at the ends
   of each chunk, spaces between words, punctuation, and the silences joining chunks.
   Consecutive pauses are merged, so two pauses are never adjacent.
@@ -30,6 +32,11 @@ STRESS_PRIMARY = "ˈ"
 STRESS_SECONDARY = "ˌ"
 TRAILING_MARKS = frozenset("ː\u0303ʰʲ↓→↗↘")
 PAUSE_SYMBOLS = frozenset(';:,.!?—…"()“” $')  # $ is Kokoro's pad token
+SPLIT_TOKENS: dict[str, tuple[str, ...]] = {
+    "A": ("e", "ɪ"), "I": ("a", "ɪ"), "O": ("o", "ʊ"), "W": ("a", "ʊ"), "Y": ("ɔ", "ɪ"), "Q": ("ə", "ʊ"),
+    "ʧ": ("t", "ʃ"), "ʤ": ("d", "ʒ"), "T": ("ɾ",), "ᵊ": ("ə",),
+}
+"""Misaki's one-token diphthongs, affricates, flap and reduced schwa -> phones of the alphabet."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,11 @@ def fold_tokens(tokens: list[TimedToken]) -> list[tuple[str, int, int | None, bo
                 phones.append([PAUSE, tok.samples + carry, None, False])
             carry, carry_stressed = 0, False
             continue
-        phones.append([sym, tok.samples + carry, tok.word_index, carry_stressed])
+        parts = SPLIT_TOKENS.get(sym, (sym,))
+        total = tok.samples + carry
+        for k, part in enumerate(parts):
+            share = total // len(parts) + (total % len(parts) if k == 0 else 0)
+            phones.append([part, share, tok.word_index, carry_stressed and k == 0])
         carry, carry_stressed = 0, False
     if carry:
         if phones:
