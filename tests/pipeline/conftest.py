@@ -21,7 +21,7 @@ def pipeline():
 @pytest.fixture(scope="session")
 def spoken(pipeline):
     """Real Kokoro speech of a short sentence (about 2 s), synthesized once."""
-    return pipeline.speech_backend().synthesize("Hello Morty, big science today.", "rick_c137")
+    return pipeline.speech_backend("rick_c137").synthesize("Hello Morty, big science today.", "rick_c137")
 
 
 @dataclass(frozen=True)

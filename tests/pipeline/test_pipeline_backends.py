@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from vortex.cli import main
 
 
@@ -18,15 +20,25 @@ def test_default_run_reports_embedded_backends_with_reasons(capsys, tmp_path, pr
     assert code == 0, stderr
     status = [line for line in stderr.splitlines() if line.startswith("vortex: backends: ")]
     assert len(status) == 1, stderr
-    assert "speech kokoro-onnx (embedded default; kokoro-torch unavailable:" in status[0]
+    assert "speech hibari (voice heart: hibari heart, the default English voice" in status[0]
     assert "actor procedural (embedded default; flux unavailable:" in status[0]
     assert "animator warp (embedded default; liveportrait unavailable:" in status[0]
     summary = json.loads(report.read_text())
-    assert summary["backends"] == {"speech": "kokoro-onnx", "actor": "procedural", "animator": "warp"}
+    assert summary["backends"] == {"speech": "hibari", "actor": "procedural", "animator": "warp"}
     reasons = summary["backend_reasons"]
-    assert reasons["speech"].startswith("embedded default; kokoro-torch unavailable: ")
+    assert reasons["speech"].startswith("voice heart: hibari heart")
     assert str(empty / "liveportrait") in reasons["animator"] or "not installed" in reasons["animator"]
     assert probe_mp4(out).frames == summary["frames"] > 0
+
+
+def test_kokoro_voices_fall_back_to_the_embedded_kokoro_and_say_why(tmp_path):
+    from vortex.backends import select_speech_backend
+    from vortex.errors import InvalidInputError
+
+    choice = select_speech_backend(None, tmp_path, voice="jf_alpha")
+    assert choice.name == "kokoro-onnx" and choice.reason.startswith("embedded default; kokoro-torch unavailable: ")
+    with pytest.raises(InvalidInputError, match="voice 'heart' is spoken by the hibari backend, not kokoro-onnx"):
+        select_speech_backend("kokoro-onnx", tmp_path, voice="heart")
 
 
 def test_photo_and_recording_are_named_as_such(pipeline):

@@ -57,7 +57,7 @@ def test_network_recipe_parses_and_round_trips():
 def test_defaults_match_the_network_shape():
     recipe = Recipe.from_dict({"audio_track": {"script": "Hello."}})
     assert (recipe.slot.duration_sec, recipe.slot.fps, recipe.slot.size, recipe.slot.seed) == (45.0, 24, 512, 0)
-    assert recipe.audio_track.voice_id == "jf_alpha" and recipe.audio_track.emotion == "neutral"
+    assert recipe.audio_track.voice_id == "heart" and recipe.audio_track.emotion == "neutral"
     assert recipe.visual_track.expression_preset == "neutral" and recipe.visual_track.prompt == ""
     auto = Recipe.from_dict(_with("slot.duration_sec", "auto"))
     assert auto.slot.duration_sec is None and auto.slot.fixed_frames is None
@@ -92,7 +92,7 @@ BAD = {
     "empty script": (_with("audio_track.script", "   "), "audio_track.script: is empty", True),
     "punctuation only": (_with("audio_track.script", "?!..."), "audio_track.script: has no words", True),
     "no script": (_with("audio_track.script", _DELETE), "audio_track: needs a script", True),
-    "unknown voice": (_with("audio_track.voice_id", "rick_c138"), "unknown voice 'rick_c138'; choose one of: jf_alpha", True),
+    "unknown voice": (_with("audio_track.voice_id", "rick_c138"), "unknown voice 'rick_c138'; choose one of: heart, jf_alpha", True),
     "unknown emotion": (_with("audio_track.emotion", "bored"), "unknown emotion 'bored'", True),
     "speed too high": (_with("audio_track.speed", 3), "audio_track.speed: must be from 0.5 to 2, got 3", True),
     "prompt and photo": (_with("visual_track.photo_file", "x.png"), "give a prompt or a photo_file, not both", True),

@@ -35,7 +35,7 @@ def whole_timeline_mp4(pipeline, spec: dict, path) -> bytes:
     from vortex.pipeline import auto_frames
 
     track, visual, slot = spec["audio_track"], spec["visual_track"], spec["slot"]
-    speech = pipeline.speech_backend().synthesize(track["script"], track["voice_id"])
+    speech = pipeline.speech_backend(track["voice_id"]).synthesize(track["script"], track["voice_id"])
     fps, size = slot["fps"], slot["size"]
     frames = auto_frames(speech.duration, fps) if slot["duration_sec"] == "auto" else round(slot["duration_sec"] * fps)
     fitted, _ = fit_speech(speech, frames, fps)
@@ -132,7 +132,7 @@ def test_streamed_speech_is_fitted_to_the_slot_as_a_prefix_of_the_whole(pipeline
     from vortex.recipe import SlotSpec
     from vortex.speech.chunked import SpeechStream
 
-    live = pipeline.speech_backend().stream(SCRIPT, "rick_c137")
+    live = pipeline.speech_backend("rick_c137").stream(SCRIPT, "rick_c137")
     chunks = list(live)
     whole = live.speech()
     assert len(chunks) >= 3

@@ -21,3 +21,16 @@ def speech_engine():
 def sample_speech(speech_engine):
     """Two sentences (two chunks) of real Kokoro speech, voice jf_alpha."""
     return speech_engine.synthesize(SAMPLE_TEXT, voice="jf_alpha")
+
+
+@pytest.fixture(scope="session")
+def hibari_engine():
+    from vortex.speech.hibari import HibariSpeech
+
+    return HibariSpeech()
+
+
+@pytest.fixture(scope="session")
+def hibari_speech(hibari_engine):
+    """The same two sentences spoken by hibari (voice heart, the default)."""
+    return hibari_engine.synthesize(SAMPLE_TEXT)

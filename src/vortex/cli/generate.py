@@ -12,7 +12,7 @@ from pathlib import Path
 from vortex.errors import InvalidInputError
 
 DESCRIPTION = """\
-Make one talking-head slot: speech (Kokoro-82M) or your recorded audio, an actor (drawn from a
+Make one talking-head slot: speech (hibari or Kokoro-82M) or your recorded audio, an actor (drawn from a
 prompt, or a photo), lip-synced animation, and an MP4 with H.264 video and AAC audio.
 
 What is said:   --script TEXT | --script-file F | --audio A.wav [--script TRANSCRIPT] | --recipe R.json
@@ -20,8 +20,8 @@ Who says it:    --prompt "description" (a procedural character) | --photo FILE (
 How:            --expression PRESET | --expressions a,b,c (splits the slot evenly; a@0,b@10 at times)
 Backends:       --actor, --animator: auto (default) picks the production model when its official
                 files (see 'vortex models list') and a CUDA GPU are present, else the embedded one;
-                speech uses kokoro-torch when the official Kokoro-82M files are present, else
-                kokoro-onnx. One status line says what each stage used and why; naming a backend
+                speech: the default voice, heart, is hibari; Kokoro's voices use kokoro-torch when
+                the official Kokoro-82M files are present, else kokoro-onnx. One status line says what each stage used and why; naming a backend
                 that cannot run here fails at once (exit 1) with what is missing.
 
 The slot is made as a pipeline: each sentence is animated and encoded while the next ones are
@@ -82,7 +82,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     what.add_argument("--script-file", metavar="F", help="read the script from a UTF-8 file ('-' reads stdin)")
     what.add_argument("--audio", metavar="A.wav", help="use recorded speech (WAV/FLAC/MP3/M4A; converted to 24 kHz mono)")
     what.add_argument("--recipe", metavar="R.json", help="a JSON recipe (docs/recipe.schema.json); slot flags override it")
-    what.add_argument("--voice", metavar="V", help="voice id (see 'vortex voices'; default jf_alpha)")
+    what.add_argument("--voice", metavar="V", help="voice id (see 'vortex voices'; default heart)")
     what.add_argument("--speed", metavar="X", help="speaking rate 0.5..2.0 (default 1.0)")
     what.add_argument("--emotion", metavar="E", help="neutral, excited, sad, angry or manic (default neutral)")
     who = p.add_argument_group("who says it")

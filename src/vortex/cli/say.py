@@ -1,4 +1,4 @@
-"""``vortex say``: speak a script with the embedded Kokoro-82M; write a WAV and a phone timeline."""
+"""``vortex say``: speak a script (hibari, or Kokoro-82M for its voices); write a WAV and a phone timeline."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from vortex.errors import InvalidInputError
 
 EPILOG = """\
 examples:
+  vortex say "Welcome back. Today: three quick wins." -o welcome.wav      (voice heart, hibari)
   vortex say "Wubba lubba dub dub!" --voice rick_c137 -o rick.wav
   vortex say "I can't believe it." --voice morty --emotion sad --speed 0.9 -o morty.wav --timeline morty.json
   vortex say --text-file script.txt --voice jf_alpha -o script.wav      (long scripts: chunked, with a progress bar)
@@ -29,10 +30,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "say",
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        help="speak a script (Kokoro-82M) to a WAV file, with a phone timeline",
-        description="Speak English text with Kokoro-82M (the official PyTorch weights when present, else the\n"
-        "embedded int8 ONNX, offline, CPU; --speech chooses) and write\n"
-        "a 24 kHz WAV, optionally with the exact phone/word timeline as JSON.",
+        help="speak a script (hibari or Kokoro-82M) to a WAV file, with a phone timeline",
+        description="Speak English text offline and write a 24 kHz WAV, optionally with the exact phone/word\n"
+        "timeline as JSON. The default voice, heart, is hibari (a small model distilled from Kokoro-82M's\n"
+        "af_heart); the other voices are Kokoro-82M (the official PyTorch weights when present, else the\n"
+        "embedded int8 ONNX; --speech chooses).",
         epilog=EPILOG,
     )
     parser.add_argument("text", nargs="?", metavar="TEXT", help="the script; '-' reads it from stdin")
@@ -45,8 +47,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     from vortex.backends import names
 
     parser.add_argument("--speech", choices=names("speech"), default="auto",
-                        help="speech backend, chosen as 'vortex generate' chooses it: auto (default: kokoro-torch when its "
-                             "official files are present, else the embedded kokoro-onnx) or a name")
+                        help="speech backend, chosen as 'vortex generate' chooses it: auto (default: the voice's engine; "
+                             "hibari for heart, for Kokoro's voices kokoro-torch when its official files are "
+                             "present, else the embedded kokoro-onnx) or a name that speaks the voice")
     parser.add_argument("--models-dir", metavar="D", help="official model files (default: $VORTEX_MODELS_DIR or the user cache)")
     parser.set_defaults(func=_say)
 
@@ -69,10 +72,10 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _say(args: argparse.Namespace) -> int:
+    from vortex.backends import load, select
     from vortex.cli import progress_from_args
     from vortex.media.atomic import write_text_atomic
     from vortex.media.audio import write_wav
-    from vortex.backends import load, select
     from vortex.speech.voices import check_speed, check_text, get_emotion, get_voice
 
     text = _read_text(args)
@@ -82,7 +85,7 @@ def _say(args: argparse.Namespace) -> int:
     get_emotion(args.emotion)
     check_speed(args.speed)
     progress = progress_from_args(args)
-    engine = load(select("speech", args.speech, args.models_dir), args.models_dir)
+    engine = load(select("speech", args.speech, args.models_dir, voice=args.voice), args.models_dir)
     speech = engine.synthesize(text, voice=args.voice, speed=args.speed, emotion=args.emotion, progress=progress)
     write_wav(args.output, speech.waveform, speech.sample_rate)
     if args.timeline:

@@ -1,4 +1,4 @@
-"""``vortex voices``: list the speech voices (embedded packs and character blends) and emotions."""
+"""``vortex voices``: list the speech voices (hibari's, Kokoro's packs and character blends) and emotions."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="list speech voices and emotions",
-        description="List the voices of the embedded Kokoro-82M backend (5 shipped voice packs and\n"
-        "character voices blended from them) and the emotions with their prosody.",
+        description="List the voices: heart (hibari, the English default), the embedded Kokoro-82M voice\n"
+        "packs and the character voices blended from them, and the emotions with their prosody.",
         epilog=EPILOG,
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -33,7 +33,7 @@ def _voices(args: argparse.Namespace) -> int:
 
     if args.json:
         print(json.dumps({
-            "voices": [{"id": v.id, "kind": v.kind, "recipe": v.recipe, "speed": v.speed, "description": v.description} for v in VOICES.values()],
+            "voices": [{"id": v.id, "kind": v.kind, "engine": v.engine, "recipe": v.recipe, "speed": v.speed, "description": v.description} for v in VOICES.values()],
             "emotions": [{"id": e.id, "speed": e.speed, "sentence_pause": e.sentence_pause, "phrase_pause": e.phrase_pause, "gain": e.gain, "description": e.description} for e in EMOTIONS.values()],
         }, indent=1))
         return 0

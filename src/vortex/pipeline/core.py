@@ -15,6 +15,7 @@ from vortex.backends import get as backend_get
 from vortex.backends import load as load_backend
 from vortex.backends import names as backend_names
 from vortex.backends import select as select_backend
+from vortex.backends import speakers
 from vortex.devices import DeviceInfo, VramMonitor, choose_device, is_transient
 from vortex.errors import InvalidInputError, TransientError
 from vortex.pipeline.request import SlotProgress, SlotRequest
@@ -40,7 +41,9 @@ class VortexPipeline:
     actor: for prompts; ``auto`` (FLUX.1-schnell when its weights and a CUDA GPU are present,
     else ``procedural``), ``procedural`` or ``flux``. A photo is always used as it is.
     speech: ``auto`` (``kokoro-torch`` when the official Kokoro-82M files are present, else
-    ``kokoro-onnx``), ``kokoro-onnx`` or ``kokoro-torch``.
+    ``kokoro-onnx``), ``kokoro-onnx`` or ``kokoro-torch``: the engine of the voices it speaks;
+    a slot whose voice it does not speak (``heart``, the default, is hibari's) uses that
+    voice's own engine (``speech_choice``).
     models_dir: where the official files live (default $VORTEX_MODELS_DIR or the user cache).
     flux_actor: an already loaded ``FluxActor`` to use for prompts (a server sharing one between
     pipelines); with ``actor="auto"`` or ``"flux"`` it is used without looking for files.
@@ -94,7 +97,7 @@ class VortexPipeline:
         self.progress = progress or Progress.quiet()
         self.log_warnings = log_warnings
         self._lock = threading.Lock()
-        self._speech = None
+        self._speech: dict[str, SpeechEngine] = {}
         self._animator = None
         self._actor = flux_actor
         self._load_seconds: dict[str, float] = {}
@@ -109,12 +112,24 @@ class VortexPipeline:
             self.animator_backend()
         return self
 
-    def speech_backend(self) -> SpeechEngine:
-        """The resident speech engine (loaded on first use)."""
+    def speech_choice(self, voice: str) -> BackendChoice:
+        """The speech backend for ``voice``: the pipeline's choice when it speaks that voice, else
+        the voice's own engine as "auto" chooses it (hibari for ``heart``)."""
+        chosen = self.backend_choices["speech"]
+        if chosen.name in {b.name for b in speakers(voice)}:
+            return chosen
+        return select_backend("speech", None, self.models_dir, voice=voice)
+
+    def speech_backend(self, voice: str | None = None) -> SpeechEngine:
+        """The resident engine that speaks ``voice`` (default: the default voice), loaded on first
+        use; one per backend, so slots of hibari's and Kokoro's voices each keep theirs."""
+        from vortex.recipe import default_voice
+
+        choice = self.speech_choice(voice or default_voice())
         with self._lock:
-            if self._speech is None:
-                self._speech = self._load("speech", self.requested_device)
-            return self._speech
+            if choice.name not in self._speech:
+                self._speech[choice.name] = self._load("speech", self.requested_device, choice)
+            return self._speech[choice.name]
 
     def animator_backend(self) -> Animator:
         """The resident animator (loaded on first use)."""
@@ -130,21 +145,23 @@ class VortexPipeline:
                 self._actor = self._load("actor", self.requested_device)
             return self._actor
 
-    def _load(self, stage: str, device: str):
-        """Load ``stage``'s chosen backend, retrying transient failures (``RetryPolicy``): official
-        weights read from a network mount that stalls, a GPU another process holds for a moment."""
+    def _load(self, stage: str, device: str, choice: BackendChoice | None = None):
+        """Load ``stage``'s chosen backend (or ``choice``), retrying transient failures
+        (``RetryPolicy``): official weights read from a network mount that stalls, a GPU another
+        process holds for a moment."""
         started = time.perf_counter()
+        choice = choice or self.backend_choices[stage]
 
         def attempt():
             try:
-                return load_backend(self.backend_choices[stage], self.models_dir, device)
+                return load_backend(choice, self.models_dir, device)
             except Exception as exc:
                 if is_transient(exc):
                     raise TransientError(f"loading the {stage} backend: {exc}") from exc
                 raise
 
         backend = retry_sync(attempt, self.retry)
-        if not (stage == "actor" and backend_get(stage, self.backend_choices[stage].name).embedded):  # drawing needs no load
+        if not (stage == "actor" and backend_get(stage, choice.name).embedded):  # drawing needs no load
             self._load_seconds[f"load_{stage}"] = round(time.perf_counter() - started, 4)
         return backend
 
@@ -157,6 +174,8 @@ class VortexPipeline:
 
         choices = dict(self.backend_choices)
         track = recipe.audio_track
+        if track.voice_id is not None:
+            choices["speech"] = self.speech_choice(track.voice_id)
         if external_audio or track.uses_audio_file:
             if track.script and not external_audio:
                 how = TIMELINE_SOURCES["transcript"]

@@ -189,7 +189,7 @@ class SlotRun:
                 self.backend_reasons["speech"] = f"your recording; {TIMELINE_SOURCES[source]}"
             return SpeechStream.whole(speech)
         loading = time.perf_counter()
-        engine = self.pipeline.speech_backend()
+        engine = self.pipeline.speech_backend(track.voice_id)
         self._speech_load_s = time.perf_counter() - loading  # reported as load_speech, not as speech
         progress = StoppableProgress(self.progress, self.stop)
         progress.check("speech")  # the slot gave up while the model was loading

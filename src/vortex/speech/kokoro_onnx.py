@@ -26,11 +26,11 @@ from vortex.speech.kokoro_model import DURATION_OUTPUT, SAMPLES_PER_UNIT, patche
 from vortex.speech.speech import Speech
 from vortex.speech.voices import (
     DEFAULT_EMOTION,
-    DEFAULT_VOICE,
+    DEFAULT_KOKORO_VOICE,
     check_speed,
     check_text,
     get_emotion,
-    get_voice,
+    get_kokoro_voice,
     model_speed,
     voice_pack,
 )
@@ -42,7 +42,8 @@ lagged 78-85 ms, word ends 35-45 ms). Each chunk's timeline is shifted earlier b
 samples (taken from its leading pad, given to its trailing pad), so phones sit on the sound."""
 
 
-def _session_options(threads: int):
+def session_options(threads: int):
+    """onnxruntime options for a resident CPU session: fixed threads, sequential, no spinning."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -75,7 +76,7 @@ class KokoroOnnxSpeech:
             raise MissingResourceError("onnxruntime is missing; install it with: pip install onnxruntime==1.32.0") from exc
         self.model_path = patched_model_path(cache)
         self._session = ort.InferenceSession(
-            str(self.model_path), sess_options=_session_options(threads), providers=["CPUExecutionProvider"]
+            str(self.model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
         self._g2p = G2P()
         self.chunk_tokens = int(chunk_tokens)
@@ -84,7 +85,7 @@ class KokoroOnnxSpeech:
     def synthesize(
         self,
         text: str,
-        voice: str = DEFAULT_VOICE,
+        voice: str = DEFAULT_KOKORO_VOICE,
         speed: float = 1.0,
         emotion: str = DEFAULT_EMOTION,
         progress: Progress | None = None,
@@ -95,14 +96,14 @@ class KokoroOnnxSpeech:
     def stream(
         self,
         text: str,
-        voice: str = DEFAULT_VOICE,
+        voice: str = DEFAULT_KOKORO_VOICE,
         speed: float = 1.0,
         emotion: str = DEFAULT_EMOTION,
         progress: Progress | None = None,
     ) -> SpeechStream:
         """``synthesize`` chunk by chunk: the input is checked now, each chunk is made as it is iterated."""
         check_text(text)
-        voice_obj = get_voice(voice)
+        voice_obj = get_kokoro_voice(voice)
         emotion_obj = get_emotion(emotion)
         check_speed(speed)
         rate = model_speed(speed, voice_obj, emotion_obj)

