@@ -165,7 +165,11 @@ class SlotTimeline:
             return TimelineSoFar(self.fitted.phones, math.inf, wave, len(wave), self.fitted)
         final = len(speech.waveform)
         if self.frames is not None:  # a later cut fades out the samples just before it
-            final = min(final, max(int(round(known_until * speech.sample_rate)) - int(FADE_SEC * speech.sample_rate), 0))
+            # A cut at a word falls at the end of the last word that fits: no earlier than the
+            # last word known so far (it fits, or the cut would be known), but maybe before
+            # ``known_until`` (the chunk's closing pause), when the next chunk's first word overruns.
+            until = min(known_until, speech.words[-1].end) if self.at_word and speech.words else known_until
+            final = min(final, max(int(round(until * speech.sample_rate)) - int(FADE_SEC * speech.sample_rate), 0))
         return TimelineSoFar(speech.phones, known_until, speech.waveform, final)
 
     def finish(self, speech: Speech) -> tuple[Speech, list[str]]:
