@@ -169,3 +169,22 @@ def test_vortex_workers_lists_them_from_another_process(executor, ray_cluster):
         assert 0 <= row["slots_done"] <= mine[name]["slots_done"]
     assert sum(row["slots_done"] for row in rows.values()) >= 1
 
+
+
+def test_cancel_mid_slot_stops_it_on_the_worker_and_frees_the_worker(executor, loop, recipe):
+    """``cancel`` reaches the worker's process: its ``submit`` raises CancelledError, the worker
+    is free again and its slot folder is gone."""
+    long_slot = recipe("This slot is cancelled before it ends, by the director.", seed=11, duration=6.0)
+
+    async def scenario():
+        seen = asyncio.Event()
+        task = asyncio.ensure_future(executor.submit(RenderJob("cancel-me", long_slot), lambda p: seen.set()))
+        await asyncio.wait_for(seen.wait(), 300)  # progress from the worker: the slot is running there
+        assert await executor.cancel("cancel-me")
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    worker_folders = {w["name"]: w["pid"] for w in executor.describe_workers()}
+    loop.run_until_complete(asyncio.wait_for(scenario(), 600))
+    assert all(w["state"] == "idle" and w["job_id"] is None for w in executor.describe_workers())
+    assert not any(any((work_root() / f"{name}.{pid}").glob("slot.*")) for name, pid in worker_folders.items())
