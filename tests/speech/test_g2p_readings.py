@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from vortex.evaluation.wer import edit_distance
 from vortex.speech.align import ipa_to_arpabet
 from vortex.speech.g2p import G2P, speakable
 
@@ -46,15 +47,6 @@ def _canonical(phones: list[str]) -> list[str]:
     return out
 
 
-def _edits(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, row = row, [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-    return row[-1]
-
-
 @pytest.fixture(scope="module")
 def g2p():
     return G2P()
@@ -64,7 +56,7 @@ def g2p():
 def test_reading_matches_the_dictionary(g2p, text, expected):
     got = _canonical(ipa_to_arpabet(g2p(text).phonemes))
     want = _canonical(expected.split())
-    edits = _edits(got, want)
+    edits = edit_distance(got, want)
     assert edits <= max(1, len(want) // 8), f"{text!r}: {' '.join(got)} (expected {' '.join(want)})"
 
 
@@ -72,7 +64,7 @@ def test_wrong_readings_would_fail_the_tolerance(g2p):
     """The tolerance separates readings: '$9.99' read as digits is far from the dictionary."""
     want = _canonical(CASES[4][1].split())
     wrong = _canonical(ipa_to_arpabet(g2p("nine point nine nine").phonemes))
-    assert _edits(wrong, want) > max(1, len(want) // 8)
+    assert edit_distance(wrong, want) > max(1, len(want) // 8)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,61 @@
+"""Word error rate: how many words a listener (Whisper, in the tests and benchmarks) got wrong.
+
+WER = (substitutions + insertions + deletions) / reference words, counted by the edit distance
+between the two word sequences after both are normalised the same way (``normalise``: lower
+case, punctuation dropped, whole numbers spelt out, a few titles expanded) and compounds
+written open, closed or hyphenated made alike (``word_errors``), so spelling conventions
+("45" for "forty-five", "Dr." for "doctor", "blue black" for "blue-black") are not errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+TITLES = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor"}
+
+
+def edit_distance(reference: Sequence, hypothesis: Sequence) -> int:
+    """Levenshtein distance between two sequences (words, phones...)."""
+    row = list(range(len(hypothesis) + 1))
+    for i in range(1, len(reference) + 1):
+        prev, row = row, [i] + [0] * len(hypothesis)
+        for j in range(1, len(hypothesis) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (reference[i - 1] != hypothesis[j - 1]))
+    return row[-1]
+
+
+def normalise(text: str) -> list[str]:
+    """The words of ``text`` in a form two spellings of the same speech share."""
+    from hibari.g2p.numbers import cardinal
+
+    text = re.sub(r"\d[\d,]*", lambda m: cardinal(int(m.group().replace(",", ""))), text.lower())
+    words = re.sub(r"[^a-z' ]", " ", text.replace("-", "")).split()
+    return [TITLES.get(w, w) for w in words]
+
+
+def _close_compounds(words: list[str], vocabulary: set[str]) -> list[str]:
+    """Two adjacent words whose concatenation is a word of ``vocabulary`` become that word."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i] + words[i + 1] in vocabulary:
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(errors, reference words) after ``normalise``; "blue black" heard for "blue-black" (or the
+    other way round) is one word on both sides."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    ref, hyp = _close_compounds(ref, set(hyp)), _close_compounds(hyp, set(ref))
+    return edit_distance(ref, hyp), len(ref)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    errors, words = word_errors(reference, hypothesis)
+    return errors / max(1, words)
