@@ -106,6 +106,9 @@ _live_lock = threading.Lock()
 _exit_hook_registered = False
 EXIT_WAIT_S = 120.0
 """At interpreter exit, how long to wait for stage threads a slot gave up on (see below)."""
+STOP_GRACE_S = 1.5
+"""How long a stopped stage may take to clean up before its slot reports the stop anyway: every
+stage ends (or is abandoned, writing nothing more that stays) within 2 s of a stop request."""
 
 
 def join_stage_threads(timeout: float = 60.0) -> bool:
@@ -114,7 +117,8 @@ def join_stage_threads(timeout: float = 60.0) -> bool:
     Registered with ``atexit`` when the first stage thread starts: native libraries (ONNX
     Runtime) abort the process ("terminate called without an active exception") if it exits
     while one of their threads is mid-computation. Stages given a ``stop`` event end at their
-    next chunk, so the wait is normally short. Returns True if none is left.
+    next chunk, so the wait is normally short. Returns True if none is left. (The CLI does not
+    wait: ``vortex.signals.exit_process`` ends the process without finalizing it.)
     """
     end = time.monotonic() + timeout
     while True:
@@ -128,20 +132,41 @@ def join_stage_threads(timeout: float = 60.0) -> bool:
         threads[0].join(left)
 
 
+def stage_threads_alive() -> bool:
+    """Whether a stage thread (or a render producer) is still running."""
+    with _live_lock:
+        return any(t.is_alive() for t in _live_threads)
+
+
+def start_stage_thread(target: Callable[..., Any], *args: Any, name: str = "vortex-stage") -> threading.Thread:
+    """Start ``target(*args)`` on a daemon thread that ``join_stage_threads`` and
+    ``stage_threads_alive`` know about (so nothing exits blindly under it)."""
+    global _exit_hook_registered
+
+    def tracked() -> None:
+        try:
+            target(*args)
+        finally:
+            with _live_lock:
+                _live_threads.discard(threading.current_thread())
+
+    thread = threading.Thread(target=tracked, name=name, daemon=True)
+    with _live_lock:
+        _live_threads.add(thread)
+        if not _exit_hook_registered:
+            atexit.register(join_stage_threads, EXIT_WAIT_S)
+            _exit_hook_registered = True
+    thread.start()
+    return thread
+
+
 class _ThreadCall:
     """``fn(*args)`` on a daemon thread, its outcome delivered to an asyncio future."""
 
     def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict, name: str) -> None:
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future = self.loop.create_future()
-        self.thread = threading.Thread(target=self._run, args=(fn, args, kwargs), name=name, daemon=True)
-        global _exit_hook_registered
-        with _live_lock:
-            _live_threads.add(self.thread)
-            if not _exit_hook_registered:
-                atexit.register(join_stage_threads, EXIT_WAIT_S)
-                _exit_hook_registered = True
-        self.thread.start()
+        self.thread = start_stage_thread(self._run, fn, args, kwargs, name=name)
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         try:
@@ -150,9 +175,6 @@ class _ThreadCall:
             self._deliver(self.future.set_exception, exc)
         else:
             self._deliver(self.future.set_result, result)
-        finally:
-            with _live_lock:
-                _live_threads.discard(threading.current_thread())
 
     def _deliver(self, setter: Callable[[Any], None], value: Any) -> None:
         def apply() -> None:
@@ -179,7 +201,7 @@ async def run_stage(
     deadline: Deadline | None = None,
     retry: RetryPolicy = NO_RETRY,
     stop: threading.Event | None = None,
-    stop_grace: float = 10.0,
+    stop_grace: float = STOP_GRACE_S,
     on_retry: Callable[[int, BaseException, float], None] | None = None,
     **kwargs: Any,
 ) -> T:

@@ -162,14 +162,17 @@ def test_png_sink_exception_leaves_previous_folder(tmp_path):
     with PngFramesSink(target) as sink:
         sink.write(_frames(2))
     with pytest.raises(KeyboardInterrupt):
-        with PngFramesSink(target) as sink:
+        with PngFramesSink(target, overwrite=True) as sink:
             sink.write(_frames(3))
             raise KeyboardInterrupt
     assert len(list(target.iterdir())) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
-    with PngFramesSink(target) as sink:  # a new complete run replaces the old folder
+    with pytest.raises(InvalidInputError, match="not empty"):  # a folder with files is never replaced silently
+        PngFramesSink(target)
+    with PngFramesSink(target, overwrite=True) as sink:  # unless the caller says so
         sink.write(_frames(4))
     assert len(list(target.iterdir())) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
 
 
 # Bytes of the writer as it was before audio could arrive in any order (main at 74d9dff, which

@@ -1,5 +1,3 @@
-import sys
+from vortex.cli import entry
 
-from vortex.cli import main
-
-sys.exit(main())
+entry()

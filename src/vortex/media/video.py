@@ -26,6 +26,7 @@ from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError
 from vortex.media.atomic import atomic_output
 from vortex.media.encoder import AvEncoder, EncodedSink, check_rates, import_av, size_tuple
+from vortex.media.transaction import OutputTransaction
 
 
 class Mp4Writer(EncodedSink):
@@ -40,7 +41,9 @@ class Mp4Writer(EncodedSink):
             sink.write_audio(rest_of_the_speech)
 
     The file appears at ``path`` only when the block (or ``close()``) succeeds; on any exception,
-    KeyboardInterrupt included, the temporary file is removed and nothing is left behind.
+    KeyboardInterrupt included, the temporary file is removed and nothing is left behind. With a
+    ``transaction``, ``close()`` only finishes the staged file and the transaction publishes it
+    together with the caller's other outputs.
     Audio (float32 mono at ``sample_rate``) may be given at construction or appended with
     ``write_audio`` in pieces, before, between or after the frames; on close it is padded with
     silence or trimmed to exactly ``frames / fps``. The bytes depend only on the frames and the
@@ -57,6 +60,7 @@ class Mp4Writer(EncodedSink):
         crf: int = 20,
         preset: str = "veryfast",
         audio: np.ndarray | None = None,
+        transaction: OutputTransaction | None = None,
     ) -> None:
         check_rates(fps, sample_rate)
         self.path = self._target = Path(path)
@@ -65,7 +69,10 @@ class Mp4Writer(EncodedSink):
         self.sample_rate = int(sample_rate)
         av = import_av()
         self._stack = contextlib.ExitStack()
-        self._tmp = self._stack.enter_context(atomic_output(self.path))
+        if transaction is None:
+            self._tmp = self._stack.enter_context(atomic_output(self.path))
+        else:  # the caller's transaction publishes (or discards) the file with its other outputs
+            self._tmp = transaction.stage_file(self.path)
         try:
             self._container = av.open(str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
             self._encoder = AvEncoder(self._container, fps, self.width, self.height, self.sample_rate, crf, preset)

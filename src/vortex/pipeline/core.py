@@ -210,6 +210,7 @@ class VortexPipeline:
         hls_dir: str | os.PathLike[str] | None = None,
         on_progress: Callable[[SlotProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        overwrite: bool = False,
     ) -> SlotResult:
         """Make one slot. Never raises for a failed slot (see ``success``/``error``; call
         ``raise_for_error()`` to raise it); Ctrl-C (cancellation) propagates after cleanup.
@@ -221,11 +222,15 @@ class VortexPipeline:
         report: JSON summary path, written for failures too; on_progress: called with a
         ``SlotProgress`` as speech chunks and frames move; cancel: set it to stop the slot at its
         next chunk (it fails with ``SlotCancelledError``, exit code 130, leaving nothing).
+        The MP4, the frames folder and the report are published together once all are complete,
+        or none of them (``vortex.media.transaction.OutputTransaction``); a frames folder that
+        already holds files is refused unless ``overwrite=True``.
         """
         return await self.generate(SlotRequest(
             recipe=recipe, slot_id=slot_id or "slot",
             output=output, frames_dir=frames_dir, hls_dir=hls_dir, buffer=buffer, return_frames=return_frames,
             report=report, deadline=deadline, progress=progress, on_progress=on_progress, cancel=cancel,
+            overwrite=overwrite,
         ))
 
     async def generate(self, request: SlotRequest) -> SlotResult:

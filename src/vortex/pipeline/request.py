@@ -72,11 +72,19 @@ class SlotRequest:
     progress: Progress | None = None
     on_progress: Callable[[SlotProgress], None] | None = None
     cancel: threading.Event | None = None
+    overwrite: bool = False
+    """Let ``frames_dir`` replace a folder that already holds files (refused otherwise)."""
 
     def check(self) -> None:
-        """Refuse a request that would produce nothing."""
+        """Refuse a request that would produce nothing, or replace a folder of the user's files."""
         if self.output is None and self.frames_dir is None and self.hls_dir is None and self.buffer is None and not self.return_frames:
             raise InvalidInputError("nothing to produce: give an output MP4, a frames folder, an HLS folder or a buffer")
+        if self.frames_dir is not None:  # before any work: never discover a full folder at the end
+            from pathlib import Path
+
+            from vortex.media.transaction import check_folder_target
+
+            check_folder_target(Path(self.frames_dir), self.overwrite, "--frames")
 
     @property
     def from_memory(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
@@ -16,15 +18,17 @@ TIMELINE_SOURCES = {
 """``Speech.metadata["timeline_source"]`` of user audio -> the reason the report gives."""
 
 
-def speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str]) -> tuple[Speech, list[str]]:
+def speech_from_waveform(waveform: np.ndarray, transcript: str | None, warnings: list[str],
+                         stop: threading.Event | None = None) -> tuple[Speech, list[str]]:
     """User audio (24 kHz mono) -> Speech via ``speech_from_audio``: forced alignment with a
     transcript; without one a Whisper transcript, aligned (Whisper is in the default install;
-    phone recognition only when its transcript cannot be used). Its warnings (fallbacks) join the loader's."""
+    phone recognition only when its transcript cannot be used). Its warnings (fallbacks) join the loader's.
+    ``stop`` ends the transcription at its next step (a deadline, a cancel, Ctrl-C or SIGTERM)."""
     from vortex.media.audio import validate_waveform
     from vortex.speech.external import speech_from_audio
 
     wave = validate_waveform(waveform, SAMPLE_RATE, name="driving audio")
-    speech = speech_from_audio(wave, transcript, SAMPLE_RATE)
+    speech = speech_from_audio(wave, transcript, SAMPLE_RATE, stop=stop)
     return speech, [*warnings, *speech.metadata.get("warnings", ())]
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from vortex.config import SAMPLE_RATE
-from vortex.errors import InvalidInputError, MissingResourceError
+from vortex.errors import DeadlineExceededError, InvalidInputError, MissingResourceError
 from vortex.speech.speech import Phone, Speech, is_vowel
 
 AudioSource = str | os.PathLike | np.ndarray
@@ -57,25 +57,40 @@ def whisper_available() -> bool:
     return True
 
 
-def transcribe(waveform: np.ndarray, sample_rate: int) -> str:
-    """English transcript of a mono waveform with Whisper tiny.en (beam 5, no prompt carry-over)."""
+def _check_stop(stop: threading.Event | None, what: str) -> None:
+    """Raise once the caller has asked to stop (a deadline, Ctrl-C, SIGTERM)."""
+    if stop is not None and stop.is_set():
+        raise DeadlineExceededError(f"{what} stopped")
+
+
+def transcribe(waveform: np.ndarray, sample_rate: int, stop: threading.Event | None = None) -> str:
+    """English transcript of a mono waveform with Whisper tiny.en (beam 5, no prompt carry-over).
+
+    ``stop`` is checked between Whisper's 30-second windows (its segments are decoded lazily),
+    so a stopped slot does not transcribe a long recording to the end."""
     from vortex.media.audio import resample, validate_waveform
 
     wave16 = resample(validate_waveform(waveform, sample_rate), sample_rate, 16_000)
+    _check_stop(stop, "transcription")
     model = _whisper_model()
+    texts = []
     with _asr_lock:
         segments, _ = model.transcribe(wave16, language="en", beam_size=5, condition_on_previous_text=False)
-        return " ".join(s.text.strip() for s in segments).strip()
+        for segment in segments:
+            _check_stop(stop, "transcription")
+            texts.append(segment.text.strip())
+    return " ".join(texts).strip()
 
 
 def speech_from_audio(source: AudioSource, transcript: str | None = None, sample_rate: int = SAMPLE_RATE,
-                      recognizer: str = "auto") -> Speech:
+                      recognizer: str = "auto", stop: threading.Event | None = None) -> Speech:
     """Timeline for user audio: a file path (any format ``load_audio`` reads) or a mono float waveform.
 
     transcript: the words spoken (best accuracy); None or blank to recognize them.
     sample_rate: of a waveform source only (files carry their own).
     recognizer: without a transcript, ``"auto"`` (Whisper when installed, else phones),
     ``"whisper"`` (raise MissingResourceError when not installed) or ``"phones"``.
+    stop: once set, the work ends at its next step with ``DeadlineExceededError``.
     Returns 24 kHz ``Speech``; metadata adds ``path``, ``warnings``, ``timeline_source`` and,
     for Whisper, ``asr_text``.
     """
@@ -98,10 +113,12 @@ def speech_from_audio(source: AudioSource, transcript: str | None = None, sample
         raise InvalidInputError(f"audio must be a file path or a mono float waveform, got {type(source).__name__}")
 
     extra: dict = {}
+    _check_stop(stop, "speech")
     if transcript and transcript.strip():
         speech, source_name = align_transcript(waveform, rate, transcript), "transcript"
     elif recognizer == "whisper" or (recognizer == "auto" and whisper_available()):
-        text = transcribe(waveform, rate)
+        text = transcribe(waveform, rate, stop)
+        _check_stop(stop, "speech")
         extra["asr_text"] = text
         speech, source_name = None, "whisper"
         if text:
