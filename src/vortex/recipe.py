@@ -40,6 +40,8 @@ MAX_SCRIPT_CHARS = 20_000
 """A sanity cap far above any slot (45 s of speech is ~700 characters); longer is a mistake."""
 MAX_PROMPT_CHARS = 2_000
 MAX_SEQUENCE = 32
+MAX_RECIPE_BYTES = 1024 * 1024
+"""A recipe file is a few hundred bytes; anything past this is refused before it is read."""
 DEFAULT_FPS = 24
 DEFAULT_SIZE = 512
 DEFAULT_EMOTION = "neutral"
@@ -138,28 +140,36 @@ class Recipe:
     # -- construction -----------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: Any, base_dir: str | os.PathLike[str] | None = None) -> "Recipe":
-        """Validate a parsed JSON recipe; relative file paths resolve against ``base_dir``."""
-        return validate_recipe_dict(data, base_dir)
+    def from_dict(cls, data: Any, base_dir: str | os.PathLike[str] | None = None,
+                  file_root: str | os.PathLike[str] | None = None) -> "Recipe":
+        """Validate a parsed JSON recipe; relative file paths resolve against ``base_dir``.
+
+        With a ``base_dir`` (a recipe read from a file), its files must lie inside
+        ``file_root`` (default: ``base_dir`` itself); without one, paths are the caller's own.
+        """
+        return validate_recipe_dict(data, base_dir, file_root)
 
     @classmethod
-    def from_json(cls, text: str, base_dir: str | os.PathLike[str] | None = None) -> "Recipe":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"recipe is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        return cls.from_dict(data, base_dir)
+    def from_json(cls, text: str, base_dir: str | os.PathLike[str] | None = None,
+                  file_root: str | os.PathLike[str] | None = None) -> "Recipe":
+        return cls.from_dict(parse_json(text, "recipe"), base_dir, file_root)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "Recipe":
+    def from_file(cls, path: str | os.PathLike[str], file_root: str | os.PathLike[str] | None = None) -> "Recipe":
         p = Path(path)
+        if p.is_dir():
+            raise InvalidInputError(f"recipe {p} is a folder, not a file")
         if not p.is_file():
             raise InvalidInputError(f"recipe file not found: {p}")
+        if p.stat().st_size > MAX_RECIPE_BYTES:
+            raise InvalidInputError(f"recipe {p} is larger than {MAX_RECIPE_BYTES // 1024} KB; a recipe is a few hundred bytes")
         try:
             text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read recipe {p}: {exc}") from None
-        return cls.from_json(text, base_dir=p.parent)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read recipe {p}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"cannot read recipe {p}: not UTF-8 text (byte offset {exc.start})") from None
+        return cls.from_json(text, base_dir=p.parent, file_root=file_root)
 
     # -- serialisation ----------------------------------------------------------------------
 
@@ -178,7 +188,8 @@ class Recipe:
         if self.visual_track.photo_file is not None:
             visual["photo_file"] = self.visual_track.photo_file
         else:
-            visual["prompt"] = self.visual_track.prompt
+            if self.visual_track.prompt:  # no prompt validates as "", which is not a valid prompt to send back
+                visual["prompt"] = self.visual_track.prompt
             visual["negative_prompt"] = self.visual_track.negative_prompt
         if self.visual_track.expression_sequence:
             names, starts = self.visual_track.expression_sequence, self.visual_track.expression_starts
@@ -209,33 +220,65 @@ def _fail(where: str, message: str) -> InvalidInputError:
     return InvalidInputError(f"{where}: {message}")
 
 
+def show(value: Any, limit: int = 40) -> str:
+    """A short, always printable rendering of any JSON value for an error line: containers by
+    type, long strings cut, huge integers by digit count (``repr`` of a 5000-digit int raises)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else int(value.bit_length() * 0.30103) + 1
+        return str(value) if digits <= limit else f"a {digits}-digit number"
+    if isinstance(value, str):
+        digits = value.strip().lstrip("+-")
+        if len(digits) > limit and digits.isdigit():
+            return f"a {len(digits)}-digit number"
+        return repr(value) if len(value) <= limit else repr(value[: limit - 3]) + f"... ({len(value)} characters)"
+    if isinstance(value, (list, dict)):
+        return f"a JSON {'list' if isinstance(value, list) else 'object'}"
+    return type(value).__name__
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON text; every malformed document (nesting 10,000 deep included) is one line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{what} is nested too deeply to be a recipe") from None
+
+
 def _check_keys(obj: dict, where: str, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
-        raise _fail(where, f"unknown field {unknown[0]!r} (allowed: {', '.join(allowed)})")
+        raise _fail(where, f"unknown field {show(unknown[0])} (allowed: {', '.join(allowed)})")
 
 
 def _object(data: Any, where: str) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise _fail(where, f"must be an object, got {type(data).__name__}")
+        raise _fail(where, f"must be an object, got {show(data)}")
     return data
 
 
 def _string(value: Any, where: str, max_chars: int, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
-        raise _fail(where, f"must be a string, got {type(value).__name__}")
+        raise _fail(where, f"must be a string, got {show(value)}")
     if not allow_empty and not value.strip():
         raise _fail(where, "is empty")
     if len(value) > max_chars:
         raise _fail(where, f"is {len(value)} characters long, {len(value) - max_chars} over the limit of {max_chars}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate (\udcd7): no text, and espeak cannot take it
+        raise _fail(where, f"is not valid Unicode text (a lone surrogate at character {exc.start})") from None
     return value
 
 
 def _number(value: Any, where: str, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(where, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
+        raise _fail(where, f"must be a number from {lo:g} to {hi:g}, got {show(value)}")
     if not lo <= value <= hi:
         raise _fail(where, f"must be from {lo:g} to {hi:g}, got {value:g}")
     return float(value)
@@ -245,28 +288,70 @@ def _integer(value: Any, where: str, lo: int, hi: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(where, f"must be an integer from {lo} to {hi}, got {value!r}")
+        raise _fail(where, f"must be an integer from {lo} to {hi}, got {show(value)}")
     if not lo <= value <= hi:
-        raise _fail(where, f"must be an integer from {lo} to {hi}, got {value}")
+        raise _fail(where, f"must be an integer from {lo} to {hi}, got {show(value)}")
     return value
 
 
 def _choice(value: Any, where: str, choices: tuple[str, ...], what: str) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise _fail(where, f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+        raise _fail(where, f"unknown {what} {show(value)}; choose one of: {', '.join(choices)}")
     return value
 
 
-def _file(value: Any, where: str, base_dir: Path | None) -> str:
+def _file(value: Any, where: str, base_dir: Path | None, root: Path | None, kind: str) -> str:
+    """A readable input file of ``kind`` ("image" or "audio"), checked by size (and an audio's
+    length) before anything reads it.
+
+    With a ``root`` (a recipe from a file) the path must resolve, symlinks followed, inside it,
+    and every problem gets the same message, so a recipe cannot probe which files exist.
+    """
+    from vortex.actors.images import MAX_IMAGE_BYTES
+    from vortex.media.audio import MAX_AUDIO_BYTES
+
     name = _string(value, where, 4096)
-    path = Path(name).expanduser()
+    path = Path(name) if root is not None else Path(name).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if not path.exists():
+    limit = MAX_IMAGE_BYTES if kind == "image" else MAX_AUDIO_BYTES
+    if root is not None:
+        inside = Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(root)))
+        if not (inside and path.is_file() and 0 < path.stat().st_size <= limit and os.access(path, os.R_OK)
+                and _readable(path, kind)):
+            raise _fail(where, f"no readable {kind} file {name!r} inside {root} (recipe files must lie in the recipe's "
+                               f"folder, or under --recipe-root)")
+    elif path.is_dir():
+        raise _fail(where, f"{path} is a folder, not a file")
+    elif not path.exists():
         raise _fail(where, f"file not found: {path}")
-    if not path.is_file():
+    elif not path.is_file():
         raise _fail(where, f"not a file: {path}")
+    elif path.stat().st_size > limit:
+        raise _fail(where, f"{path} is {path.stat().st_size / 2**20:.0f} MB, over the {limit // 2**20} MB limit")
+    if kind == "audio":
+        from vortex.media.audio import audio_seconds
+
+        seconds = audio_seconds(path)
+        if seconds is not None and seconds > DURATION_RANGE[1]:
+            raise _fail(where, f"the recording lasts {seconds:.0f} s; a slot is at most {DURATION_RANGE[1]:g} s")
     return str(path)
+
+
+def _readable(path: Path, kind: str) -> bool:
+    """Whether the file's header decodes as ``kind`` (nothing more is read)."""
+    if kind == "audio":
+        from vortex.media.audio import audio_seconds
+
+        return audio_seconds(path) is not None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            image.verify()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means not a readable image
+        return False
 
 
 def validate_size(value: Any, where: str = "slot.size") -> int:
@@ -276,13 +361,18 @@ def validate_size(value: Any, where: str = "slot.size") -> int:
     return size
 
 
-def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = None) -> Recipe:
-    """Check every field; the first problem raises ``InvalidInputError`` naming its field."""
-    root = _object(data, "recipe")
+def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = None,
+                         file_root: str | os.PathLike[str] | None = None) -> Recipe:
+    """Check every field; the first problem raises ``InvalidInputError`` naming its field.
+
+    Files resolve against ``base_dir``; when it is given they must lie inside ``file_root``
+    (default ``base_dir``): a recipe from elsewhere must not read /etc/passwd."""
     if not isinstance(data, dict):
-        raise _fail("recipe", f"must be a JSON object, got {type(data).__name__}")
+        raise _fail("recipe", f"must be a JSON object, got {show(data)}")
+    root = data
     _check_keys(root, "recipe", ("slot_id", "audio_track", "visual_track", "slot"))
     base = Path(base_dir) if base_dir is not None else None
+    confine = None if base is None else Path(file_root) if file_root is not None else base
 
     slot_id = root.get("slot_id")
     if slot_id is not None:
@@ -296,7 +386,7 @@ def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = No
     script = a.get("script")
     audio_file = a.get("audio_file")
     if audio_file is not None:
-        audio_file = _file(audio_file, "audio_track.audio_file", base)
+        audio_file = _file(audio_file, "audio_track.audio_file", base, confine, "audio")
         if script is not None:
             script = _string(script, "audio_track.script", MAX_SCRIPT_CHARS)
         for key in ("voice_id", "speed", "emotion"):
@@ -323,7 +413,7 @@ def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = No
         raise _fail("visual_track", "give a prompt or a photo_file, not both")
     negative = _string(v.get("negative_prompt", ""), "visual_track.negative_prompt", MAX_PROMPT_CHARS, allow_empty=True)
     if photo is not None:
-        photo = _file(photo, "visual_track.photo_file", base)
+        photo = _file(photo, "visual_track.photo_file", base, confine, "image")
         if negative:
             raise _fail("visual_track.negative_prompt", "does not apply to a photo_file")
     else:
@@ -371,10 +461,24 @@ def validate_recipe_dict(data: Any, base_dir: str | os.PathLike[str] | None = No
     _check_keys(s, "slot", ("duration_sec", "fps", "size", "seed"))
     duration = s.get("duration_sec", DEFAULT_DURATION_SEC)
     duration = None if duration == "auto" else _number(duration, "slot.duration_sec", *DURATION_RANGE)
+    if duration is None and audio.script is not None and not audio.uses_audio_file:
+        _check_auto_length(audio.script, audio.speed)
     fps = _integer(s.get("fps", DEFAULT_FPS), "slot.fps", *FPS_RANGE)
     size = validate_size(s.get("size", DEFAULT_SIZE))
     seed = _integer(s.get("seed", 0), "slot.seed", *SEED_RANGE)
     return Recipe(audio_track=audio, visual_track=visual, slot=SlotSpec(duration, fps, size, seed), slot_id=slot_id)
+
+
+def _check_auto_length(script: str, speed: float) -> None:
+    """An ``auto`` slot is still at most ``DURATION_RANGE[1]`` s: refuse, before synthesis, a
+    script that cannot be spoken in that time even at a fast pace."""
+    from vortex.pipeline.duration import FAST_CHARS_PER_SEC, TAIL_SEC
+
+    fastest = len(script.strip()) / (FAST_CHARS_PER_SEC * speed)
+    longest = DURATION_RANGE[1] - TAIL_SEC
+    if fastest > longest:
+        raise _fail("audio_track.script", f"too long for a slot: {len(script.strip())} characters need at least {fastest:.0f} s "
+                                          f"of speech, and a slot lasts at most {DURATION_RANGE[1]:g} s")
 
 
 # --- JSON Schema -------------------------------------------------------------------------------

@@ -72,9 +72,18 @@ def test_timed_expression_sequence():
     jsonschema.validate(recipe.to_dict(), recipe_json_schema())
 
 
+def _real_media(folder):
+    """A real (tiny) WAV and PNG: recipe files are checked to be readable media."""
+    import cv2
+    import numpy as np
+    import soundfile
+
+    soundfile.write(str(folder / "take.wav"), np.zeros(2400, np.float32), 24000)
+    cv2.imwrite(str(folder / "face.png"), np.zeros((8, 8, 3), np.uint8))
+
+
 def test_files_resolve_against_the_recipe_folder(tmp_path):
-    (tmp_path / "take.wav").write_bytes(b"RIFF")
-    (tmp_path / "face.png").write_bytes(b"\x89PNG")
+    _real_media(tmp_path)
     recipe_file = tmp_path / "r.json"
     recipe_file.write_text(json.dumps({
         "audio_track": {"audio_file": "take.wav", "script": "transcript here"},
@@ -85,6 +94,27 @@ def test_files_resolve_against_the_recipe_folder(tmp_path):
     assert recipe.audio_track.audio_file == str(tmp_path / "take.wav")
     assert recipe.visual_track.photo_file == str(tmp_path / "face.png") and recipe.visual_track.prompt is None
     jsonschema.validate(recipe.to_dict(), recipe_json_schema())
+
+
+def test_recipe_files_are_confined_to_the_recipe_folder_with_one_message(tmp_path):
+    """A recipe cannot read outside its folder, nor learn whether a file exists there."""
+    _real_media(tmp_path)
+    inner = tmp_path / "recipes"
+    inner.mkdir()
+    (inner / "notes.png").write_text("not an image")
+    (inner / "link.png").symlink_to(tmp_path / "face.png")  # a symlink out of the folder is outside too
+    messages = set()
+    for photo in ("../face.png", str(tmp_path / "face.png"), "/etc/passwd", "missing.png", "notes.png", "link.png", "."):
+        recipe_file = inner / "r.json"
+        recipe_file.write_text(json.dumps({"audio_track": {"script": "Hi."}, "visual_track": {"photo_file": photo}}))
+        with pytest.raises(InvalidInputError) as info:
+            Recipe.from_file(recipe_file)
+        messages.add(str(info.value).replace(repr(photo), "NAME"))
+    assert len(messages) == 1, messages
+    assert "inside" in messages.pop()
+    # An explicit root allows more: the parent folder here.
+    recipe_file.write_text(json.dumps({"audio_track": {"script": "Hi."}, "visual_track": {"photo_file": "../face.png"}}))
+    assert Recipe.from_file(recipe_file, file_root=tmp_path).visual_track.photo_file == str(inner / "../face.png")
 
 
 # (mutated recipe, words the one-line message must contain, whether the JSON Schema rejects it too)

@@ -40,6 +40,10 @@ class LoadedImage:
     name: str = "<array>"
 
 
+MAX_IMAGE_BYTES = 100 * 2**20
+"""Largest photo file accepted (a 100-megapixel JPEG is ~40 MB); checked before reading it."""
+
+
 def load_image(source: str | os.PathLike[str] | bytes | np.ndarray, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
     """Decode a file path, encoded bytes or an array into upright uint8 RGB."""
     if isinstance(source, np.ndarray):
@@ -56,6 +60,9 @@ def load_image(source: str | os.PathLike[str] | bytes | np.ndarray, max_side: in
             name = str(path)
             if not path.is_file():
                 raise InvalidInputError(f"image not found: {path}")
+            size = path.stat().st_size
+            if size > MAX_IMAGE_BYTES:  # refused before reading: a 3 GB "photo" must not fill the RAM
+                raise InvalidInputError(f"image file is {size / 2**20:.0f} MB, over the {MAX_IMAGE_BYTES // 2**20} MB limit: {name}")
             data = path.read_bytes()
         if not data:
             raise InvalidInputError(f"image file is empty: {name}")
@@ -154,12 +161,16 @@ def array_to_rgb(arr: np.ndarray, notes: list[str]) -> np.ndarray:
     return a
 
 
-def save_png(rgb: np.ndarray, path: str | os.PathLike[str]) -> None:
-    """Write uint8 RGB as PNG atomically (temp file + rename); the bytes depend only on the pixels."""
+def save_png(rgb: np.ndarray, path: str | os.PathLike[str], transaction=None) -> None:
+    """Write uint8 RGB as PNG atomically (temp file + rename, or staged in the caller's
+    ``OutputTransaction``); the bytes depend only on the pixels."""
     from PIL import Image
 
     from vortex.media.atomic import atomic_output
 
+    if transaction is not None:
+        Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(transaction.stage_file(path), format="PNG")
+        return
     with atomic_output(path) as tmp:
         Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(tmp, format="PNG")
 
@@ -178,14 +189,16 @@ def portrait_to_json(portrait) -> dict:
 
 
 def save_portrait(portrait, image_path: str | os.PathLike[str], landmarks_path: str | os.PathLike[str] | None = None) -> None:
-    """PNG of the image, plus (optionally) the landmarks JSON; both written atomically."""
+    """PNG of the image, plus (optionally) the landmarks JSON, published together or not at all."""
     import json
 
-    from vortex.media.atomic import write_text_atomic
+    from vortex.media.transaction import OutputTransaction
 
-    save_png(portrait.image, image_path)
-    if landmarks_path is not None:
-        write_text_atomic(landmarks_path, json.dumps(portrait_to_json(portrait), indent=1) + "\n")
+    with OutputTransaction() as outputs:
+        save_png(portrait.image, image_path, outputs)
+        if landmarks_path is not None:
+            text = json.dumps(portrait_to_json(portrait), indent=1) + "\n"
+            outputs.stage_file(landmarks_path).write_text(text, encoding="utf-8")
 
 
 def load_portrait(image_path: str | os.PathLike[str], landmarks_path: str | os.PathLike[str]):

@@ -95,11 +95,12 @@ def progress_from_args(args: argparse.Namespace):
     return Progress(output_mode(args))
 
 
-def warn(progress, message: str) -> None:
-    """A warning the user must see: a JSON event with --log-json, else one line (even with
-    --quiet, which silences progress and status, not what went differently than asked)."""
+def warn(progress, message: str, stage: str | None = None) -> None:
+    """A warning the user must see: a JSON event with --log-json (with the stage that raised it),
+    else one line, even with --quiet, which silences progress and status, not what went
+    differently than asked."""
     if progress.mode == "json":
-        progress.log("warning", message=message)
+        progress.log("warning", **({"stage": stage} if stage else {}), message=message)
     else:
         print(f"vortex: warning: {message}", file=sys.stderr)
 

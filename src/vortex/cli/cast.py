@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
 from vortex.errors import InvalidInputError
 
@@ -55,13 +55,24 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _cast(args: argparse.Namespace) -> int:
-    from vortex.actors.images import save_portrait
-    from vortex.cli import progress_from_args
+    from vortex.actors.images import MAX_IMAGE_BYTES, save_portrait
+    from vortex.cli import progress_from_args, warn
+    from vortex.media.paths import check_distinct, check_input_file, check_writable, uses
 
     if (args.prompt is None) == (args.photo is None):
         raise InvalidInputError("give exactly one of --prompt TEXT or --photo FILE")
     if not 256 <= args.size <= 1024:
         raise InvalidInputError(f"--size must be 256..1024, got {args.size}")
+    if Path(args.output).suffix.lower() != ".png":
+        raise InvalidInputError(f"--output: the portrait is a PNG; give a name ending in .png, got {Path(args.output).name}")
+    if args.landmarks is not None and Path(args.landmarks).suffix.lower() != ".json":
+        raise InvalidInputError(f"--landmarks: the landmarks are JSON; give a name ending in .json, got {Path(args.landmarks).name}")
+    outputs = uses("output", {"--output": args.output, "--landmarks": args.landmarks})
+    for use in outputs:
+        check_writable(use)
+    check_distinct(uses("input", {"--photo": args.photo}) + outputs)
+    if args.photo is not None:
+        check_input_file("--photo", args.photo, MAX_IMAGE_BYTES)
     progress = progress_from_args(args)
     if args.prompt is not None:
         if not args.prompt.strip():
@@ -76,9 +87,6 @@ def _cast(args: argparse.Namespace) -> int:
         portrait = photo_actor(args.photo, size=args.size)
     save_portrait(portrait, args.output, args.landmarks)
     for warning in portrait.warnings:
-        if progress.mode == "json":
-            progress.log("warning", stage="actor", message=warning)
-        elif progress.mode == "bar":
-            print(f"vortex: warning: {warning}", file=sys.stderr)
+        warn(progress, warning, stage="actor")
     progress.log("wrote", output=args.output, landmarks=args.landmarks, source=portrait.source, warnings=len(portrait.warnings))
     return 0

@@ -68,12 +68,12 @@ def _lipsync(args: argparse.Namespace) -> int:
     from vortex.cli import progress_from_args
     from vortex.evaluation.lipsync import evaluate_lipsync
 
+    from vortex.media.paths import read_text_input
+    from vortex.recipe import MAX_SCRIPT_CHARS
+
     text = args.text
     if args.text_file is not None:
-        try:
-            text = args.text_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read --text-file {args.text_file}: {exc.strerror}") from exc
+        text = read_text_input("--text-file", str(args.text_file), 4 * MAX_SCRIPT_CHARS)
     if text is not None and not text.strip():
         raise InvalidInputError("--text is empty; leave it out to use phone recognition")
     report = evaluate_lipsync(args.video, text=text, progress=progress_from_args(args))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import re
 import sys
 from pathlib import Path
@@ -82,6 +80,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     what.add_argument("--script-file", metavar="F", help="read the script from a UTF-8 file ('-' reads stdin)")
     what.add_argument("--audio", metavar="A.wav", help="use recorded speech (WAV/FLAC/MP3/M4A; converted to 24 kHz mono)")
     what.add_argument("--recipe", metavar="R.json", help="a JSON recipe (docs/recipe.schema.json); slot flags override it")
+    what.add_argument("--recipe-root", metavar="DIR",
+                      help="folder the recipe's photo_file/audio_file must lie in (default: the recipe's own folder)")
     what.add_argument("--voice", metavar="V", help="voice id (see 'vortex voices'; default heart)")
     what.add_argument("--speed", metavar="X", help="speaking rate 0.5..2.0 (default 1.0)")
     what.add_argument("--emotion", metavar="E", help="neutral, excited, sad, angry or manic (default neutral)")
@@ -115,13 +115,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     out.add_argument("--hls", metavar="DIR", help="also write an HLS playlist (DIR/index.m3u8) and 2-second segments, "
                                                   "playable while the slot renders; DIR must be new or empty")
     out.add_argument("--report", metavar="OUT.json", help="write timings, memory, warnings and outcome as JSON")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace a --frames folder that already holds files (never done otherwise)")
     p.set_defaults(func=run)
-
-    def one_line_error(message: str) -> None:  # argparse's usage dump is not one line
-        print(f"vortex generate: error: {message} (see 'vortex generate --help')", file=sys.stderr)
-        sys.exit(2)
-
-    p.error = one_line_error  # type: ignore[method-assign]
 
 
 # --- arguments -> recipe ------------------------------------------------------------------------
@@ -132,10 +128,11 @@ def _number_or_text(value: str | None):
     if value is None:
         return None
     text = value.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
+    if re.fullmatch(r"[+-]?\d+", text):
+        try:
+            return int(text)
+        except ValueError:  # more digits than Python converts: the validator reports its length
+            return text
     try:
         return float(text)
     except ValueError:
@@ -143,21 +140,20 @@ def _number_or_text(value: str | None):
 
 
 def _read_script_file(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    if not path.is_file():
-        raise InvalidInputError(f"--script-file: file not found: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"--script-file: cannot read {path} as UTF-8 text: {exc}") from None
+    from vortex.media.paths import read_text_input
+    from vortex.recipe import MAX_SCRIPT_CHARS
+
+    # UTF-8 takes at most 4 bytes a character: anything larger is refused before it is read.
+    return read_text_input("--script-file", name, 4 * MAX_SCRIPT_CHARS)
 
 
 def _expressions(spec: str):
     from vortex.motion.expressions import parse_sequence
 
-    sequence = parse_sequence(spec)
+    try:
+        sequence = parse_sequence(spec)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"--expressions: {exc}") from None
     if sequence.starts is None:
         return list(sequence.names)
     return [{"preset": n, "start_sec": t} for n, t in zip(sequence.names, sequence.starts)]
@@ -192,23 +188,24 @@ def recipe_from_args(args: argparse.Namespace):
         if track_flags:
             raise InvalidInputError(f"--recipe already says what is said and who says it; drop --{track_flags[0].replace('_', '-')} "
                                     "or edit the recipe")
-        path = Path(args.recipe)
-        if not path.is_file():
-            raise InvalidInputError(f"--recipe: file not found: {path}")
+        from vortex.media.paths import check_input_file, decode_utf8
+        from vortex.recipe import MAX_RECIPE_BYTES, parse_json
+
+        path = check_input_file("--recipe", args.recipe, MAX_RECIPE_BYTES)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"--recipe: cannot read {path}: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"--recipe: {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            data = parse_json(decode_utf8(path.read_bytes(), "--recipe", str(path)), f"--recipe: {path}")
+        except OSError as exc:
+            raise InvalidInputError(f"--recipe: cannot read {path}: {exc.strerror}") from None
         overrides = _slot_overrides(args)
         if overrides and isinstance(data, dict):
             slot = data.get("slot") if isinstance(data.get("slot"), dict) else {}
             data["slot"] = {**slot, **overrides}
         try:
-            return Recipe.from_dict(data, base_dir=path.parent)
+            return Recipe.from_dict(data, base_dir=path.parent, file_root=args.recipe_root)
         except InvalidInputError as exc:
             raise InvalidInputError(f"--recipe {path.name}: {exc}") from None
+    if args.recipe_root is not None:
+        raise InvalidInputError("--recipe-root goes with --recipe")
 
     if args.script is not None and args.script_file is not None:
         raise InvalidInputError("give --script or --script-file, not both")
@@ -246,7 +243,8 @@ def recipe_from_args(args: argparse.Namespace):
         elif args.expression is not None:
             visual["expression_preset"] = args.expression
         slot = {"duration_sec": "auto", **_slot_overrides(args)}
-        return Recipe.from_dict({"audio_track": audio, "visual_track": visual, "slot": slot}, base_dir=Path.cwd())
+        # No base_dir: the paths are the user's own flags, relative to the working directory.
+        return Recipe.from_dict({"audio_track": audio, "visual_track": visual, "slot": slot})
     except InvalidInputError as exc:
         raise _cli_message(exc) from None
 
@@ -255,37 +253,54 @@ def _deadline(value: str | None) -> float | None:
     if value is None:
         return None
     number = _number_or_text(value)
-    if isinstance(number, str) or not number > 0:
-        raise InvalidInputError(f"--deadline must be a positive number of seconds, got {value!r}")
+    if isinstance(number, str) or not number > 0 or number == float("inf"):
+        from vortex.recipe import show
+
+        raise InvalidInputError(f"--deadline must be a positive number of seconds, got {show(value)}")
     return float(number)
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
+def _check_outputs(args: argparse.Namespace, recipe) -> None:
+    """Before any work: every output writable, none of them an input or another output, and a
+    frames folder that holds files only with --overwrite."""
+    from vortex.media.paths import check_distinct, check_writable, uses
+    from vortex.media.transaction import check_folder_target
+
+    outputs = uses("output", {"-o": args.output, "--report": args.report}) + uses("folder", {"--frames": args.frames, "--hls": args.hls})
+    inputs = uses("input", {"--recipe": args.recipe, "--script-file": args.script_file,
+                            "--audio": recipe.audio_track.audio_file, "--photo": recipe.visual_track.photo_file})
+    if args.recipe is not None:  # the recipe's own files, named by their fields
+        inputs = uses("input", {"--recipe": args.recipe, "audio_track.audio_file": recipe.audio_track.audio_file,
+                                "visual_track.photo_file": recipe.visual_track.photo_file})
+    check_distinct(inputs + outputs)
     out = Path(args.output)
     if out.is_dir():
         raise InvalidInputError(f"-o: {out} is a folder; give a file name such as {out / 'slot.mp4'}")
     if out.suffix.lower() != ".mp4":
         raise InvalidInputError(f"-o: the output is an MP4 file; give a name ending in .mp4, got {out.name}")
-    if args.frames is not None and Path(args.frames).exists() and not Path(args.frames).is_dir():
-        raise InvalidInputError(f"--frames: {args.frames} exists and is not a folder")
+    if args.report is not None and Path(args.report).suffix.lower() != ".json":
+        raise InvalidInputError(f"--report: the report is JSON; give a name ending in .json, got {Path(args.report).name}")
+    for use in outputs:
+        check_writable(use)
+    if args.frames is not None:
+        check_folder_target(Path(args.frames), args.overwrite, "--frames")
     if args.hls is not None:
         from vortex.media.hls import check_hls_folder
 
         check_hls_folder(args.hls)
-    if args.report is not None and Path(args.report).is_dir():
-        raise InvalidInputError(f"--report: {args.report} is a folder; give a file name")
 
 
 # --- the command --------------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> int:
-    from vortex.cli import progress_from_args
+    from vortex.cli import progress_from_args, warn
     from vortex.pipeline import VortexPipeline
+    from vortex.signals import run_stoppable
 
     recipe = recipe_from_args(args)
     deadline = _deadline(args.deadline)
-    _check_outputs(args)
+    _check_outputs(args, recipe)
     progress = progress_from_args(args)
     # Backend selection raises MissingResourceError (exit 1) for a named backend that cannot run.
     pipeline = VortexPipeline(animator=args.animator, actor=args.actor, speech=args.speech, models_dir=args.models_dir, deadline=deadline,
@@ -300,15 +315,12 @@ def run(args: argparse.Namespace) -> int:
         pipeline.animator_backend()
     if choices["actor"].name == "flux":
         pipeline.actor_backend()
-    result = asyncio.run(
+    result = run_stoppable(
         pipeline.generate_slot(recipe, output=args.output, frames_dir=args.frames, hls_dir=args.hls, report=args.report,
-                               progress=progress)
+                               progress=progress, overwrite=args.overwrite)
     )
     for warning in result.warning_details:
-        if progress.mode == "json":
-            progress.log("warning", stage=warning.stage, message=warning.message)
-        elif progress.mode == "bar":
-            print(f"vortex: warning: {warning.message}", file=sys.stderr)
+        warn(progress, warning.message, stage=warning.stage)
     if progress.mode == "json":
         progress.log("result", **result.to_dict())
     result.raise_for_error()

@@ -58,9 +58,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 def _motion(args: argparse.Namespace) -> int:
     import math
 
-    from vortex.cli import progress_from_args
-    from vortex.media.atomic import write_text_atomic
+    from vortex.cli import progress_from_args, warn
+    from vortex.media.audio import MAX_AUDIO_BYTES, audio_seconds
+    from vortex.media.paths import check_distinct, check_input_file, check_writable, read_text_input, uses
+    from vortex.media.transaction import OutputTransaction
     from vortex.motion.expressions import as_sequence
+    from vortex.recipe import DURATION_RANGE, MAX_SCRIPT_CHARS
     from vortex.motion.io import CONTROLS_SUFFIXES, load_timeline, save_controls
     from vortex.motion.planner import plan_motion_detailed
 
@@ -70,6 +73,21 @@ def _motion(args: argparse.Namespace) -> int:
     expression = as_sequence(args.expression)
     if args.fps <= 0 or args.fps > 240:
         raise InvalidInputError(f"--fps must be from 1 to 240, got {args.fps}")
+    longest = DURATION_RANGE[1]  # the slot limit: also what keeps a typo from allocating gigabytes
+    if args.duration is not None and not (math.isfinite(args.duration) and 0 < args.duration <= longest):
+        raise InvalidInputError(f"--duration must be from 0 to {longest:g} seconds, got {args.duration:g}")
+    if args.frames is not None and not 1 <= args.frames <= longest * args.fps:
+        raise InvalidInputError(f"--frames must be from 1 to {int(longest * args.fps)} ({longest:g} s at {args.fps} fps), got {args.frames}")
+    outputs = uses("output", {"--output": args.output, "--timeline-out": args.timeline_out})
+    for use in outputs:
+        check_writable(use)
+    check_distinct(uses("input", {"--timeline": args.timeline, "--audio": args.audio, "--transcript-file": args.transcript_file})
+                   + outputs)
+    if args.audio is not None:
+        check_input_file("--audio", args.audio, MAX_AUDIO_BYTES)
+        seconds = audio_seconds(args.audio)
+        if seconds is not None and seconds > longest:
+            raise InvalidInputError(f"--audio: the recording lasts {seconds:.0f} s; at most {longest:g} s")
     if args.timeline and (args.transcript or args.transcript_file or args.timeline_out):
         raise InvalidInputError("--transcript, --transcript-file and --timeline-out go with --audio, not --timeline")
     if args.transcript and args.transcript_file:
@@ -84,28 +102,27 @@ def _motion(args: argparse.Namespace) -> int:
 
         transcript = args.transcript
         if args.transcript_file:
-            try:
-                transcript = Path(args.transcript_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InvalidInputError(f"cannot read transcript file {args.transcript_file}: {exc.__class__.__name__}") from None
+            transcript = read_text_input("--transcript-file", args.transcript_file, 4 * MAX_SCRIPT_CHARS)
         speech = speech_from_audio(args.audio, transcript, recognizer=args.recognizer)
         for warning in speech.metadata.get("warnings", []):
-            progress.log("warning", message=warning)
-        if args.timeline_out:
-            payload = speech.timeline_dict() | {"source": speech.metadata.get("timeline_source")}
-            write_text_atomic(args.timeline_out, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+            warn(progress, warning)
         source, duration = speech, speech.duration
 
     if args.frames is not None:
         frames = args.frames
     elif args.duration is not None:
-        if not math.isfinite(args.duration) or args.duration <= 0:
-            raise InvalidInputError(f"--duration must be a positive number of seconds, got {args.duration}")
-        frames = int(round(args.duration * args.fps))
+        frames = max(1, int(round(args.duration * args.fps)))
     else:
         frames = int(math.ceil(duration * args.fps - 1e-9))
+        if frames > longest * args.fps:
+            raise InvalidInputError(f"the timeline lasts {duration:.0f} s; at most {longest:g} s")
     plan = plan_motion_detailed(source, frames, args.fps, expression, args.seed)
-    save_controls(plan.controls, args.output)
+    with OutputTransaction() as published:  # controls and the timeline appear together or not at all
+        save_controls(plan.controls, published.stage_file(args.output))
+        if args.timeline_out:
+            payload = speech.timeline_dict() | {"source": speech.metadata.get("timeline_source")}
+            text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+            published.stage_file(args.timeline_out).write_text(text, encoding="utf-8")
     progress.log("wrote", output=args.output, frames=frames, fps=args.fps, closures=len(plan.closures),
                  blinks=len(plan.blinks), nods=len(plan.nods))
     return 0

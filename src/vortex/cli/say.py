@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from vortex.errors import InvalidInputError
@@ -60,24 +59,35 @@ def _read_text(args: argparse.Namespace) -> str:
     source = args.text_file if args.text_file is not None else args.text
     if source is None:
         raise InvalidInputError("no script given; pass TEXT, --text-file F, or '-' to read stdin")
-    if source == "-":
-        return sys.stdin.read()
-    if args.text_file is not None:
-        path = Path(args.text_file)
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read text file {path}: {exc.__class__.__name__}") from None
-    return source
+    from vortex.media.paths import read_text_input
+    from vortex.recipe import MAX_SCRIPT_CHARS
+
+    flag = "--text-file" if args.text_file is not None else "TEXT"
+    if source == "-" or args.text_file is not None:
+        text = read_text_input(flag, source, 4 * MAX_SCRIPT_CHARS)  # UTF-8: at most 4 bytes a character
+    else:
+        text = source
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes that are not UTF-8 on the command line arrive as lone surrogates
+        raise InvalidInputError(f"{flag}: is not valid UTF-8 text (character {exc.start})") from None
+    if len(text) > MAX_SCRIPT_CHARS:
+        raise InvalidInputError(f"{flag}: is {len(text)} characters long, over the limit of {MAX_SCRIPT_CHARS}")
+    return text
 
 
 def _say(args: argparse.Namespace) -> int:
     from vortex.backends import load, select
-    from vortex.cli import progress_from_args
-    from vortex.media.atomic import write_text_atomic
+    from vortex.cli import progress_from_args, warn
     from vortex.media.audio import write_wav
+    from vortex.media.paths import check_distinct, check_writable, uses
+    from vortex.media.transaction import OutputTransaction
     from vortex.speech.voices import check_speed, check_text, get_emotion, get_voice
 
+    outputs = uses("output", {"--output": args.output, "--timeline": args.timeline})
+    for use in outputs:
+        check_writable(use)
+    check_distinct(uses("input", {"--text-file": args.text_file}) + outputs)
     text = _read_text(args)
     check_text(text)
     # Validate before loading the model, so a typo fails in milliseconds.
@@ -85,14 +95,19 @@ def _say(args: argparse.Namespace) -> int:
     get_emotion(args.emotion)
     check_speed(args.speed)
     progress = progress_from_args(args)
+    if Path(args.output).suffix.lower() != ".wav":
+        warn(progress, f"--output {Path(args.output).name}: the file is WAV audio whatever its name says; name it .wav")
+    if args.timeline is not None and Path(args.timeline).suffix.lower() != ".json":
+        warn(progress, f"--timeline {Path(args.timeline).name}: the timeline is JSON whatever its name says; name it .json")
     engine = load(select("speech", args.speech, args.models_dir, voice=args.voice), args.models_dir)
     speech = engine.synthesize(text, voice=args.voice, speed=args.speed, emotion=args.emotion, progress=progress)
-    write_wav(args.output, speech.waveform, speech.sample_rate)
-    if args.timeline:
-        payload = speech.timeline_dict()
-        payload["text"] = speech.text
-        payload["emotion"] = args.emotion
-        payload["speed"] = args.speed
-        write_text_atomic(args.timeline, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    with OutputTransaction() as published:  # the WAV and its timeline appear together or not at all
+        write_wav(published.stage_file(args.output), speech.waveform, speech.sample_rate)
+        if args.timeline:
+            payload = speech.timeline_dict()
+            payload["text"] = speech.text
+            payload["emotion"] = args.emotion
+            payload["speed"] = args.speed
+            published.stage_file(args.timeline).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     progress.log("wrote", output=args.output, backend=engine.name, seconds=round(speech.duration, 3), phones=len(speech.phones), words=len(speech.words))
     return 0

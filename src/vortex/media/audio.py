@@ -91,13 +91,40 @@ def _read_pyav(path: Path) -> tuple[np.ndarray, int]:
     return np.concatenate(blocks, axis=0), rate
 
 
+MAX_AUDIO_BYTES = 512 * 2**20
+"""Largest audio file accepted (10 minutes of 48 kHz stereo float WAV is 230 MB)."""
+
+
+def audio_seconds(path: str | os.PathLike[str]) -> float | None:
+    """How long a recording lasts, from its header (nothing decoded); None if unknown."""
+    try:
+        import soundfile
+
+        return float(soundfile.info(str(path)).duration)
+    except Exception:  # noqa: BLE001 - not a soundfile format: ask FFmpeg
+        pass
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if container.duration:
+                return container.duration / 1_000_000
+            stream = next(s for s in container.streams if s.type == "audio")
+            return float(stream.duration * stream.time_base) if stream.duration else None
+    except Exception:  # noqa: BLE001 - load_audio reports unreadable files itself
+        return None
+
+
 def load_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, list[str]]:
     """Read an audio file as float32 mono at ``sample_rate`` (24 kHz); returns (waveform, warnings)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"audio file not found: {path}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise InvalidInputError(f"audio file is empty: {path}")
+    if size > MAX_AUDIO_BYTES:  # refused before decoding it into memory
+        raise InvalidInputError(f"audio file is {size / 2**20:.0f} MB, over the {MAX_AUDIO_BYTES // 2**20} MB limit: {path}")
     warnings: list[str] = []
     try:
         if path.suffix.lower() in _SOUNDFILE_SUFFIXES:
