@@ -22,6 +22,10 @@ import threading
 import time
 
 
+_END = b"\x00vortex-native-log-end\x00\n"
+"""Written by ``__exit__`` after everything else in the pipe: the reader stops there."""
+
+
 class NativeStderr:
     """Context manager: native writes to fd 2 are forwarded per ``mode`` ("bar", "json", "quiet")."""
 
@@ -31,6 +35,7 @@ class NativeStderr:
         self._saved_stream = None
         self._reader: threading.Thread | None = None
         self._read_fd: int | None = None
+        self._write_fd: int | None = None
 
     def __enter__(self) -> "NativeStderr":
         try:
@@ -39,8 +44,8 @@ class NativeStderr:
         except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
             owns_fd2 = False  # a test's capture object: it does not write to fd 2 anyway
         try:
-            self._saved_fd = os.dup(2)
             self._read_fd, write_fd = os.pipe()
+            self._saved_fd = os.dup(2)
         except OSError:
             return self
         if owns_fd2:
@@ -48,7 +53,7 @@ class NativeStderr:
             sys.stderr = io.TextIOWrapper(io.FileIO(os.dup(self._saved_fd), "w"), encoding="utf-8",
                                           errors="backslashreplace", line_buffering=True)
         os.dup2(write_fd, 2)
-        os.close(write_fd)
+        self._write_fd = write_fd  # kept to send the end marker: a library may hold its own copy of fd 2
         self._reader = threading.Thread(target=self._forward, name="vortex-native-log", daemon=True)
         self._reader.start()
         return self
@@ -56,23 +61,38 @@ class NativeStderr:
     def _forward(self) -> None:
         with io.open(self._read_fd, "rb", closefd=True) as pipe:
             for raw in pipe:
-                line = raw.decode("utf-8", "backslashreplace").rstrip("\n")
-                if self.mode == "quiet" or not line.strip():
-                    continue
-                try:
-                    if self.mode == "json":
-                        sys.stderr.write(json.dumps({"ts": round(time.time(), 3), "event": "native_log", "message": line}) + "\n")
-                    else:
-                        sys.stderr.write(line + "\n")
-                    sys.stderr.flush()
-                except (OSError, ValueError):
+                done = raw.endswith(_END)  # after a native line left without its newline, too
+                line = raw[: -len(_END)] if done else raw
+                self._emit(line.decode("utf-8", "backslashreplace").rstrip("\n"))
+                if done:
                     return
+
+    def _emit(self, line: str) -> None:
+        if self.mode == "quiet" or not line.strip():
+            return
+        try:
+            if self.mode == "json":
+                sys.stderr.write(json.dumps({"ts": round(time.time(), 3), "event": "native_log", "message": line}) + "\n")
+            else:
+                sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
 
     def __exit__(self, *exc: object) -> None:
         if self._saved_fd is None:
             return
-        os.dup2(self._saved_fd, 2)  # closes the pipe's last write end: the reader sees EOF
+        os.dup2(self._saved_fd, 2)
         os.close(self._saved_fd)
+        if self._write_fd is None:
+            return
+        # Not EOF: a native library may have duplicated fd 2, keeping the pipe open for ever.
+        try:
+            os.set_blocking(self._write_fd, False)  # a reader that has stopped must not block the exit
+            os.write(self._write_fd, _END)
+        except OSError:
+            pass
+        os.close(self._write_fd)
         if self._reader is not None:
             self._reader.join(timeout=1.0)
         if self._saved_stream is not None:

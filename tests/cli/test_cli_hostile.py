@@ -65,9 +65,12 @@ def work(tmp_path, monkeypatch):
 # name -> (argv, exit code, words the single stderr line must contain)
 CASES = {
     # 1. a frames folder that holds files is never emptied
-    "--frames is the photo's folder": (["generate", "--script", "Hi", "--photo", "p/me.png", "-o", "o.mp4", "--frames", "p"], 2,
-                                       "--frames p would hold --photo p/me.png"),
-    "--frames .": (["generate", "--script", "Hi", "--prompt", "alien", "-o", "o.mp4", "--frames", "."], 2, "--frames . would hold -o o.mp4"),
+    "--frames is the photo's folder": (["generate", "--script", "Hi", "--photo", "p/me.png", "-o", "o.mp4", "--frames", "p",
+                                        "--overwrite"], 2, "--frames p would hold --photo p/me.png"),
+    "--frames .": (["generate", "--script", "Hi", "--prompt", "alien", "-o", "o.mp4", "--frames", "."], 2,
+                   "--frames: . is not empty; choose a new folder or pass --overwrite"),
+    "--frames . --overwrite": (["generate", "--script", "Hi", "--prompt", "alien", "-o", "o.mp4", "--frames", ".", "--overwrite"], 2,
+                               "--frames . would hold -o o.mp4"),
     "--frames non-empty": (["generate", "--script", "Hi", "--prompt", "alien", "-o", "o.mp4", "--frames", "p"], 2,
                            "--frames: p is not empty; choose a new folder or pass --overwrite"),
     # 2. outputs colliding with inputs or each other
@@ -176,14 +179,24 @@ def test_a_deadline_too_short_for_anything_is_one_line_without_a_traceback(work,
     assert {k: v for k, v in after.items() if k != "r2.json"} == before
 
 
-def _peak_rss_mb_of(cmd: list[str], cwd: Path) -> tuple[int, float, str]:
-    """Run ``cmd``; its exit code, its own peak RSS (wait4, measured by the kernel) and stderr."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, err
+# Runs the command from a small fresh process: a child's ru_maxrss includes the high-water mark
+# of the process it was forked from (pytest here, gigabytes), so the measuring parent must be small.
+_LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "peak_mb": usage.ru_maxrss / 1024}))
+"""
+
+
+def _peak_rss_mb_of(args: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Run ``python ARGS``; its exit code, its own peak RSS (wait4: measured by the kernel) and stderr."""
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured["code"], measured["peak_mb"], done.stderr
 
 
 def test_huge_files_are_refused_before_they_are_read(work):
@@ -196,6 +209,40 @@ def test_huge_files_are_refused_before_they_are_read(work):
     cases = [(["--script-file", "big.txt"], "--script-file: big.txt is 2048.0 MB; the limit is"),
              (["--script", "Hi", "--photo", "big.png"], "--photo: big.png is 3072 MB, over the 100 MB limit")]
     for args, expected in cases:
-        code, peak_mb, err = _peak_rss_mb_of([sys.executable, "-m", "vortex.cli", "generate", *args, "-o", "o.mp4"], folder)
+        code, peak_mb, err = _peak_rss_mb_of(["-m", "vortex.cli", "generate", *args, "-o", "o.mp4"], folder)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
         assert peak_mb < 600, f"{args}: peak RSS {peak_mb:.0f} MB"
+
+
+@pytest.fixture
+def three_faces(tmp_path):
+    skimage_data = pytest.importorskip("skimage.data")
+    import cv2
+
+    face = skimage_data.astronaut()
+    path = tmp_path / "three.png"
+    cv2.imwrite(str(path), np.concatenate([face, face, face], axis=1)[:, :, ::-1])
+    return path
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """A real process: native libraries write to fd 2 directly, which only a process shows."""
+    return subprocess.run([sys.executable, "-m", "vortex.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+
+
+def test_photo_warnings_reach_the_report_and_json_events_and_native_logs_stay_json(three_faces, tmp_path):
+    done = _cli(["generate", "--script", "Hi.", "--photo", str(three_faces), "--size", "256", "--log-json",
+                 "-o", "o.mp4", "--report", "r.json"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stderr.splitlines()]  # every stderr line is JSON
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert "photo: 3 faces found; using the largest" in warnings
+    assert "photo: 3 faces found; using the largest" in json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert any(e["event"] == "native_log" and "TensorFlow Lite" in e["message"] for e in events)  # wrapped, not dropped
+
+
+def test_quiet_prints_the_photo_warning_and_no_native_log_lines(three_faces, tmp_path):
+    done = _cli(["cast", "--photo", str(three_faces), "-o", "a.png", "--quiet"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["vortex: warning: photo: 3 faces found; using the largest"]

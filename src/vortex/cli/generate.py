@@ -44,8 +44,11 @@ examples:
       --models-dir /data/vortex-models -o gpu.mp4
 
 Recipes follow docs/recipe.schema.json. Exit codes: 0 done, 2 invalid input (one line that says
-what to fix), 3 a stage timeout or the --deadline passed, 1 internal failure, 130 Ctrl-C.
-Nothing is left half-written: outputs appear only when complete.
+what to fix), 3 a stage timeout or the --deadline passed, 1 internal failure, 130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP (each stops within 2 s). Nothing is left half-written: the MP4, frames
+and report appear together when all are complete, or none of them. Outputs may not name an
+input or each other; a --frames folder holding files needs --overwrite; a recipe's files must
+lie in its folder (or under --recipe-root).
 """
 
 # Recipe field -> the flag that sets it, so validation messages name what the user typed.
@@ -272,6 +275,12 @@ def _check_outputs(args: argparse.Namespace, recipe) -> None:
     if args.recipe is not None:  # the recipe's own files, named by their fields
         inputs = uses("input", {"--recipe": args.recipe, "audio_track.audio_file": recipe.audio_track.audio_file,
                                 "visual_track.photo_file": recipe.visual_track.photo_file})
+    if args.frames is not None:
+        check_folder_target(Path(args.frames), args.overwrite, "--frames")
+    if args.hls is not None:
+        from vortex.media.hls import check_hls_folder
+
+        check_hls_folder(args.hls)
     check_distinct(inputs + outputs)
     out = Path(args.output)
     if out.is_dir():
@@ -282,12 +291,6 @@ def _check_outputs(args: argparse.Namespace, recipe) -> None:
         raise InvalidInputError(f"--report: the report is JSON; give a name ending in .json, got {Path(args.report).name}")
     for use in outputs:
         check_writable(use)
-    if args.frames is not None:
-        check_folder_target(Path(args.frames), args.overwrite, "--frames")
-    if args.hls is not None:
-        from vortex.media.hls import check_hls_folder
-
-        check_hls_folder(args.hls)
 
 
 # --- the command --------------------------------------------------------------------------------

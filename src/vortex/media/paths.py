@@ -126,7 +126,13 @@ def decode_utf8(data: bytes, flag: str, where: str) -> str:
 def read_text_input(flag: str, name: str, max_bytes: int) -> str:
     """UTF-8 text from a file or, for ``-``, from stdin; size-capped before reading."""
     if name == "-":
-        return decode_utf8(read_capped(sys.stdin.buffer, max_bytes, flag), flag, "stdin")
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream (an embedding program's): characters, with the same cap
+            text = sys.stdin.read(max_bytes + 1)
+            if len(text) > max_bytes:
+                raise InvalidInputError(f"{flag}: more than {max_bytes / MB:g} MB of input; the limit is {max_bytes / MB:g} MB")
+            return text
+        return decode_utf8(read_capped(stream, max_bytes, flag), flag, "stdin")
     path = check_input_file(flag, name, max_bytes)
     try:
         data = path.read_bytes()
