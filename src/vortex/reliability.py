@@ -18,7 +18,7 @@ import atexit
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from vortex.errors import DeadlineExceededError, TransientError

@@ -138,7 +138,7 @@ class SlotRun:
         async def cast_then_render() -> None:
             portrait, animator = await self.cast_and_prepare(recipe)
             await self._stage("animation", self.render_frames, portrait, animator, to_render, to_sinks,
-                              timeout=self.pipeline.timeouts.animation)
+                              timeout=self.pipeline.timeouts.animation, grace=0.0)
 
         # The sinks are opened, written and published (or aborted) on their own thread, so a stop
         # at any moment, even while they open, leaves nothing behind.
@@ -151,7 +151,9 @@ class SlotRun:
 
     async def _stage(self, stage: str, fn, *args, timeout: float | None, grace: float = STOP_GRACE_S):
         """``fn(*args)`` on its own thread under the stage timeout, the deadline and ``stop``; a
-        stopped stage gets ``grace`` seconds to clean up (every stop ends within 2 s)."""
+        stopped stage gets ``grace`` seconds to clean up (every stop ends within 2 s). Only the
+        sinks have files to remove; stages that write nothing get no grace (a drawing or a block
+        of frames cannot stop midway, and waiting for it would only delay the stop)."""
         if self.progress.mode == "json":  # what a supervisor (or a signal test) waits for
             self.progress.log("stage_start", stage=stage)
         return await run_stage(stage, fn, *args, timeout=timeout, deadline=self.deadline, stop=self.stop, stop_grace=grace)
@@ -241,7 +243,7 @@ class SlotRun:
         loading = asyncio.ensure_future(call_in_thread(self.pipeline.animator_backend, name="vortex-load"))
         try:
             t0 = time.perf_counter()
-            portrait = await self._stage("actor", self.cast_actor, recipe, timeout=self.pipeline.timeouts.actor)
+            portrait = await self._stage("actor", self.cast_actor, recipe, timeout=self.pipeline.timeouts.actor, grace=0.0)
             self._timed("actor", t0)
             await loading
         except BaseException:
@@ -249,7 +251,7 @@ class SlotRun:
             await asyncio.gather(loading, return_exceptions=True)  # its failure, if any, is retrieved
             raise
         t0 = time.perf_counter()
-        animator = await self._stage("prepare", self.prepare_animator, portrait, timeout=self.pipeline.timeouts.actor)
+        animator = await self._stage("prepare", self.prepare_animator, portrait, timeout=self.pipeline.timeouts.actor, grace=0.0)
         self._timed("prepare", t0)
         return portrait, animator
 
