@@ -237,12 +237,12 @@ def test_photo_warnings_reach_the_report_and_json_events_and_native_logs_stay_js
     assert done.returncode == 0, done.stderr[-2000:]
     events = [json.loads(line) for line in done.stderr.splitlines()]  # every stderr line is JSON
     warnings = [(e.get("stage"), e["message"]) for e in events if e["event"] == "warning"]
-    assert ("actor", "3 faces found; using the largest") in warnings
-    assert "3 faces found; using the largest" in json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert ("actor", f"{three_faces}: 3 faces found; using the largest") in warnings
+    assert f"{three_faces}: 3 faces found; using the largest" in json.loads((tmp_path / "r.json").read_text())["warnings"]
     assert any(e["event"] == "native_log" and "TensorFlow Lite" in e["message"] for e in events)  # wrapped, not dropped
 
 
 def test_quiet_prints_the_photo_warning_and_no_native_log_lines(three_faces, tmp_path):
     done = _cli(["cast", "--photo", str(three_faces), "-o", "a.png", "--quiet"], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines() == ["vortex: warning: 3 faces found; using the largest"]
+    assert done.stderr.splitlines() == [f"vortex: warning: {three_faces}: 3 faces found; using the largest"]
