@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import os
 import random
 import threading
 import time
@@ -245,23 +244,15 @@ async def run_stage(
 
 
 def _stop_and_join(call: _ThreadCall, stop: threading.Event | None, grace: float) -> None:
-    """Ask a stage to stop and wait for its cleanup (only stages given a ``stop`` event can); a
-    stage still computing after that is abandoned at the lowest CPU priority, so the cleanup
-    that follows is not starved by work nobody will use (on a loaded machine, the difference
-    between stopping in a fraction of a second and in several)."""
-    if stop is not None:
-        stop.set()
-        call.thread.join(grace)
-    if call.thread.is_alive():
-        lowest_priority(call.thread)
+    """Ask a stage to stop and wait for its cleanup (only stages given a ``stop`` event can).
 
-
-def lowest_priority(thread: threading.Thread) -> None:
-    """Renice one thread to 19 (Linux schedules threads by their own nice value); best effort."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread.native_id, 19)
-    except (AttributeError, OSError, TypeError):
-        pass
+    A stage still computing after that is abandoned as it is. (Lowering its CPU priority was
+    tried and made stops slower: a thread inside a native call may hold the GIL, and the
+    cleanup then waits for a thread the scheduler now runs last.)"""
+    if stop is None:
+        return
+    stop.set()
+    call.thread.join(grace)
 
 
 def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | None = None,

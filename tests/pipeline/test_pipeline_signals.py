@@ -39,6 +39,16 @@ ONNXRUNTIME_SESSION_FILE = ".ses"
 """ONNX Runtime keeps one session-id file in the temp dir, written by every run (success too) and reused."""
 
 
+def _die_with_parent() -> None:
+    """In the load process: end it if the test process dies first (Linux), on top of its time bound."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @pytest.fixture(scope="module")
 def both_cores_busy():
     """One process that keeps two cores busy (two threads hashing; hashlib releases the GIL)."""
@@ -52,7 +62,7 @@ def both_cores_busy():
         "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
         "[t.start() for t in threads]; [t.join() for t in threads]\n"
     )
-    load = subprocess.Popen([sys.executable, "-c", code])
+    load = subprocess.Popen([sys.executable, "-c", code], preexec_fn=_die_with_parent)
     yield load
     load.kill()
     load.wait()

@@ -145,15 +145,19 @@ class SlotRun:
         await all_or_nothing(
             self._stage("speech", self.speak_and_plan, recipe, to_render, timeout=self.pipeline.timeouts.speech, grace=0.0),
             cast_then_render(),
-            self._stage("animation", self.write_sinks, to_sinks, timeout=self.pipeline.timeouts.animation),
+            # The MP4 and frames are staged in self.outputs, which the run removes itself; only a
+            # live HLS folder needs its sink thread to clean up, so only then does a stop wait.
+            self._stage("animation", self.write_sinks, to_sinks, timeout=self.pipeline.timeouts.animation,
+                        grace=STOP_GRACE_S if self.request.hls_dir is not None else 0.0),
         )
         log_stage(self.progress, "animation", self.timings.get("render_encode", 0.0), frames=self.frames)
 
     async def _stage(self, stage: str, fn, *args, timeout: float | None, grace: float = STOP_GRACE_S):
         """``fn(*args)`` on its own thread under the stage timeout, the deadline and ``stop``; a
-        stopped stage gets ``grace`` seconds to clean up (every stop ends within 2 s). Only the
-        sinks have files to remove; stages that write nothing get no grace (a drawing or a block
-        of frames cannot stop midway, and waiting for it would only delay the stop)."""
+        stopped stage gets ``grace`` seconds to clean up (every stop ends within 2 s). Stages that
+        leave no files of their own get none: a drawing or a block of frames cannot stop midway,
+        and a thread waiting for the GIL behind a native call (mediapipe's set-up, ONNX Runtime's
+        session) would only delay the stop."""
         if self.progress.mode == "json":  # what a supervisor (or a signal test) waits for
             self.progress.log("stage_start", stage=stage)
         return await run_stage(stage, fn, *args, timeout=timeout, deadline=self.deadline, stop=self.stop, stop_grace=grace)
