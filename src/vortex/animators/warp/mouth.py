@@ -151,6 +151,13 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     layer[:] = style.cavity
     layer *= shade[..., None]
 
+    if gap < 0.03 * iod:  # a parting: only the dark line of the cavity (and a hint of teeth)
+        roi = frame[y0:y1, x0:x1]
+        blended = roi.astype(np.float32)
+        blended += (layer - blended) * opening[..., None]
+        roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return
+
     open_share = float(np.clip((gap - 0.07 * iod) / (0.12 * iod), 0.0, 1.0))
     if open_share > 0:  # the tongue, low in the mouth, its back in shadow
         mouth_w = float(np.linalg.norm(inner[4] - inner[0]))
@@ -169,26 +176,27 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     if low_h > 0.5:
         top = lower - low_h * (1.0 - across**2)
         lower_teeth = np.clip(ys - top + 0.5, 0, 1) * np.clip(1.0 - (across / 0.7) ** 2, 0, 1) * min(1.0, low_h / (0.02 * iod))
-        seps = _separations(xs, cx, _arch_edges(LOWER_TOOTH_WIDTHS, iod * 0.85), 0.004 * iod)
+        seps = _separations(xs[:1], cx, _arch_edges(LOWER_TOOTH_WIDTHS, iod * 0.85), 0.004 * iod)
         tone = np.asarray(style.teeth, np.float32) * (0.6 * (1.0 - 0.45 * across**2) * (1.0 - 0.15 * seps))[..., None]
         layer += (tone - layer) * lower_teeth[..., None]
 
     # Upper teeth: from under the upper lip down to a biting edge that follows the lip's curve,
     # longer as the mouth opens and where the lip lifts; the arch's ends vanish into the corners.
-    tooth_len = min(0.11 * iod, 0.5 * gap + 0.2)
-    edge = upper + tooth_len * (1.0 - across**2.2)
-    edges = _arch_edges(TOOTH_WIDTHS, iod)
-    notch = _separations(xs, cx, edges, 0.012 * iod)
-    edge = edge - 0.12 * tooth_len * notch  # rounded tooth corners leave small notches at the edge
-    teeth = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across**3, 0.0, 1.0)
-    seps = _separations(xs, cx, edges, 0.005 * iod)
-    lip_shadow = 1.0 - 0.25 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
-    tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
-    teeth_rgb = np.asarray(style.teeth, np.float32) * tone[..., None]
-    gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * min(1.0, gap / (0.2 * iod))
-    teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
     if teeth_patch is not None:  # the photo's own teeth instead of drawn ones
         teeth_rgb, teeth = _place_patch(teeth_patch, inner - origin, shape)
+    else:
+        tooth_len = min(0.11 * iod, 0.5 * gap + 0.2)
+        edge = upper + tooth_len * (1.0 - across**2.2)
+        edges = _arch_edges(TOOTH_WIDTHS, iod)
+        notch = _separations(xs[:1], cx, edges, 0.012 * iod)
+        edge = edge - 0.12 * tooth_len * notch  # rounded tooth corners leave small notches at the edge
+        teeth = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across**3, 0.0, 1.0)
+        seps = _separations(xs[:1], cx, edges, 0.005 * iod)
+        lip_shadow = 1.0 - 0.25 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
+        tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
+        teeth_rgb = np.asarray(style.teeth, np.float32) * tone[..., None]
+        gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * min(1.0, gap / (0.2 * iod))
+        teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
     layer += (teeth_rgb - layer) * teeth[..., None]
 
     # Light: nothing inside the mouth outshines the face.

@@ -139,7 +139,13 @@ def head_model(landmarks: np.ndarray, mesh: np.ndarray | None, frame: FaceFrame,
         parts.append((row, np.full(len(row), neck_z), share))
     shoulders = np.linspace(jaw[0, 0] - 0.8 * iod, jaw[-1, 0] + 0.8 * iod, 9)
     shoulder_b = jaw[:, 1].max() + config.shoulder_drop * iod
+    # Below the frame, the shoulder row sits on its bottom edge (still either way).
+    shoulder_b = min(shoulder_b, float(proto.to_face(np.array([[origin[0], size - 1.0]]))[0, 1]))
     parts.append((np.stack([shoulders, np.full(9, shoulder_b)], 1), np.full(9, pivot_z), 0.0))
+    # Still collar points beside the neck rows, so the neck's twist stays off the background.
+    collar = [(x, jaw[:, 1].max() + drop * iod) for drop, _ in config.neck_rows
+              for x in (jaw[0, 0] - 0.5 * iod, jaw[-1, 0] + 0.5 * iod)]
+    parts.append((np.array(collar), np.full(len(collar), pivot_z), 0.0))
     parts.append((still, np.full(len(still), pivot_z), 0.0))
     edge = np.linspace(0, size - 1, 9)
     border = np.array([(x, 0) for x in edge] + [(x, size - 1) for x in edge]
