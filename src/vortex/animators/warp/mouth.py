@@ -118,6 +118,13 @@ def _separations(xs: np.ndarray, centre: float, edges: np.ndarray, width: float)
     return out
 
 
+def _in_mouth_light(style: MouthStyle, shade: np.ndarray) -> np.ndarray:
+    """Teeth colour [.., 3] at ``shade`` (0..1): in the mouth's shadow they pick up the warm light
+    bounced off gums and tongue instead of turning grey."""
+    shade = shade[..., None].astype(np.float32)
+    return np.asarray(style.teeth, np.float32) * shade + np.asarray(style.gums, np.float32) * (0.3 * (1.0 - shade))
+
+
 def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style: MouthStyle,
                         teeth_patch: TeethPatch | None = None, blur: float = 0.012) -> None:
     """Paint the cavity inside the inner-lip contour ``inner`` [8, 2] (iBUG 60..67) of ``frame``, in place."""
@@ -177,7 +184,8 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         top = lower - low_h * (1.0 - across**2)
         lower_teeth = np.clip(ys - top + 0.5, 0, 1) * np.clip(1.0 - (across / 0.7) ** 2, 0, 1) * min(1.0, low_h / (0.02 * iod))
         seps = _separations(xs[:1], cx, _arch_edges(LOWER_TOOTH_WIDTHS, iod * 0.85), 0.004 * iod)
-        tone = np.asarray(style.teeth, np.float32) * (0.6 * (1.0 - 0.45 * across**2) * (1.0 - 0.15 * seps))[..., None]
+        shade = 0.6 * (1.0 - 0.45 * across**2) * (1.0 - 0.15 * seps)
+        tone = _in_mouth_light(style, shade)
         layer += (tone - layer) * lower_teeth[..., None]
 
     # Upper teeth: from under the upper lip down to a biting edge that follows the lip's curve,
@@ -194,7 +202,7 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         seps = _separations(xs[:1], cx, edges, 0.005 * iod)
         lip_shadow = 1.0 - 0.25 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
         tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
-        teeth_rgb = np.asarray(style.teeth, np.float32) * tone[..., None]
+        teeth_rgb = _in_mouth_light(style, tone)
         gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * min(1.0, gap / (0.2 * iod))
         teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
     layer += (teeth_rgb - layer) * teeth[..., None]
