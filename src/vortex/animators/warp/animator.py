@@ -44,6 +44,7 @@ from vortex.animators.warp.mouth import (
     TeethPatch,
     draw_lip_seam,
     draw_mouth_interior,
+    drawn_mouth_style,
     lip_colour,
     mouth_style,
     teeth_patch,
@@ -218,7 +219,11 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
         skin_l = lid_skin(image, landmarks[42:48], landmarks[22:27])
     bright = bright_skin(image, landmarks, frame)
     lips = np.asarray(portrait.details["lip_rgb"], np.float64) if "lip_rgb" in portrait.details else lip_colour(image, landmarks[48:60], landmarks[60:68])
-    style = mouth_style(bright, lips, config.teeth_margin)
+    drawn = [portrait.details.get(k) for k in ("mouth_interior_rgb", "teeth_rgb", "tongue_rgb")]
+    if all(c is not None for c in drawn):  # a drawn actor's own palette, under the face's light
+        style = drawn_mouth_style(bright, *drawn, lips, config.teeth_margin)
+    else:
+        style = mouth_style(bright, lips, config.teeth_margin)
     own_teeth = teeth_patch(image, landmarks[60:68], frame.iod, float(bright @ [0.299, 0.587, 0.114])) if seam_rgb is not None else None
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,

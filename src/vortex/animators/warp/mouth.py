@@ -59,6 +59,19 @@ def _luma(rgb) -> float:
     return float(np.dot(np.asarray(rgb, np.float64), LUMA))
 
 
+def drawn_mouth_style(bright_skin: np.ndarray, cavity: np.ndarray, teeth: np.ndarray, tongue: np.ndarray,
+                      lip_rgb: np.ndarray, margin: float = 12.0) -> MouthStyle:
+    """A drawn actor's own interior colours (it says them), under the same light cap as a photo's:
+    its teeth as bright as the brightest skin plus ``margin`` allows, its cavity in shadow."""
+    level = max(_luma(bright_skin), 1.0)
+    cap = min(level + margin, 249.0)
+    teeth = np.asarray(teeth, np.float64)
+    teeth = teeth * min(1.0, cap / max(_luma(teeth), 1.0))
+    return MouthStyle(cavity=tuple(0.6 * np.asarray(cavity, np.float64)), teeth=tuple(np.minimum(teeth, 249.0)),
+                      tongue=tuple(np.asarray(tongue, np.float64)),
+                      gums=tuple(np.asarray(lip_rgb, np.float64) * np.array([1.0, 0.82, 0.85])), teeth_cap=cap)
+
+
 def mouth_style(bright_skin: np.ndarray, lip_rgb: np.ndarray | None = None, margin: float = 12.0) -> MouthStyle:
     """Interior colours lit like the face: ``bright_skin`` is its brightest skin RGB (the light's
     level and colour temperature), ``lip_rgb`` its lips (gums and tongue are the same tissue).
@@ -174,12 +187,13 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         cv2.ellipse(tongue, (int(round(cx)), int(round(bottom + 0.12 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
         tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.8, 0.02 * iod)) * (0.85 * open_share)
         lit = np.clip(1.0 - (lower - ys) / np.maximum(local_gap, 1.0), 0.35, 1.0)  # lighter near the lips
-        colour = np.asarray(style.tongue, np.float32) * (0.55 * lit * (1.0 - 0.3 * across))[..., None]
+        # In the mouth's shadow: clearly darker than the lips, which must still read as the edge.
+        colour = np.asarray(style.tongue, np.float32) * (0.38 * lit * (1.0 - 0.3 * across))[..., None]
         layer += (colour - layer) * tongue[..., None]
 
     # Lower teeth: only past a wide opening, their tips a little above the lower lip, in the
     # upper teeth's shadow.
-    low_h = float(np.clip(gap - 0.22 * iod, 0.0, 0.04 * iod))
+    low_h = float(np.clip(gap - 0.26 * iod, 0.0, 0.035 * iod))
     if low_h > 0.5:
         top = lower - low_h * (1.0 - across**2)
         lower_teeth = np.clip(ys - top + 0.5, 0, 1) * np.clip(1.0 - (across / 0.7) ** 2, 0, 1) * min(1.0, low_h / (0.02 * iod))
