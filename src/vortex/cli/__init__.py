@@ -12,6 +12,7 @@ process at once instead of finalizing the interpreter under it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -152,8 +153,12 @@ def _run_command(args: argparse.Namespace) -> int:
     """The command, its failures as exit codes and one line each."""
     from vortex.signals import Interrupted, StopOnSignals
 
+    if getattr(args, "own_signals", False):  # a server stops itself on a signal (vortex serve)
+        stopper = contextlib.nullcontext()
+    else:
+        stopper = StopOnSignals()
     try:
-        with StopOnSignals():
+        with stopper:
             return int(args.func(args) or 0)
     except VortexError as exc:
         print(f"vortex: error: {exc}", file=sys.stderr)

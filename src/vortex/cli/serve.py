@@ -104,7 +104,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="GPUs each Ray worker reserves (default 0; 1 for the production backends on GPU nodes)",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, own_signals=True)  # uvicorn stops on SIGINT/SIGTERM and re-raises it
 
 
 def run(args: argparse.Namespace) -> int:
