@@ -277,10 +277,12 @@ def _string(value: Any, where: str, max_chars: int, allow_empty: bool = False) -
 
 
 def _number(value: Any, where: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # math.isfinite is for floats only: an int past 1e308 (a 400-digit "speed") overflows it.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise _fail(where, f"must be a number from {lo:g} to {hi:g}, got {show(value)}")
     if not lo <= value <= hi:
-        raise _fail(where, f"must be from {lo:g} to {hi:g}, got {value:g}")
+        raise _fail(where, f"must be from {lo:g} to {hi:g}, got {value:g}" if isinstance(value, float) or abs(value) < 10**15
+                    else f"must be from {lo:g} to {hi:g}, got {show(value)}")
     return float(value)
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vortex.cli import main
@@ -54,6 +54,8 @@ def test_any_json_value_is_a_recipe_or_one_line(data):
 
 
 @SETTINGS
+@example(("audio_track", "speed"), 10**400)  # found by this test: math.isfinite overflowed on a huge int
+@example(("slot", "duration_sec"), -(10**5000))
 @given(st.sampled_from(FIELDS), json_values)
 def test_a_valid_recipe_with_any_field_replaced_is_a_recipe_or_one_line(path, value):
     data = copy.deepcopy(VALID)
