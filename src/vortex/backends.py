@@ -219,6 +219,18 @@ def load(choice: BackendChoice | Backend, models_dir: str | Path | None = None, 
     return factory(**{k: v for k, v in offered.items() if k in accepted})
 
 
+def import_code(*choices: BackendChoice) -> None:
+    """Import the modules of the chosen backends on the calling thread, without loading a model.
+
+    A slot starts speech, the actor and the animator on threads of their own at the same time,
+    and CPython can fail the first import of a package that two of them pull in at once (seen
+    here: ``KeyError: 'scipy'`` when the G2P's hibari import and the warp rig's
+    ``scipy.spatial`` met). A pipeline calls this once, before any slot fans out.
+    """
+    for choice in choices:
+        importlib.import_module(get(choice.stage, choice.name).loader.partition(":")[0])
+
+
 # The per-stage forms the CLI and tests have used; each is ``select(stage, ...)``.
 def select_speech_backend(
     preferred: str | None = None, models_dir: str | Path | None = None, voice: str | None = None

@@ -110,3 +110,23 @@ def test_flux_actor_is_what_draws_a_prompt_when_chosen(tmp_path):
     assert not (tmp_path / "slot.mp4").exists()
     procedural = VortexPipeline(animator="warp", actor="procedural", flux_actor=actor)
     assert procedural.backend_choices["actor"].name == "procedural"
+
+
+def test_a_pipeline_imports_its_backends_code_before_any_slot_starts_threads():
+    """Speech, actor and animator start on threads at once; a package two of them import for the
+    first time at once can fail (``KeyError: 'scipy'`` was seen). Building the pipeline imports
+    the chosen backends' modules on the caller's thread first; checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from vortex.pipeline import VortexPipeline\n"
+        "assert 'scipy.spatial' not in sys.modules\n"
+        "VortexPipeline(animator='warp', actor='procedural')\n"
+        "print(sorted(m for m in ('vortex.animators.warp.animator', 'scipy.spatial', 'vortex.actors.procedural') "
+        "if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "['scipy.spatial', 'vortex.actors.procedural', 'vortex.animators.warp.animator']"

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vortex.backends import BackendChoice
+from vortex.backends import BackendChoice, import_code
 from vortex.backends import get as backend_get
 from vortex.backends import load as load_backend
 from vortex.backends import names as backend_names
@@ -83,6 +83,7 @@ class VortexPipeline:
                       if flux_actor is not None and actor in ("auto", "flux") else select_backend("actor", actor, models_dir)),
             "animator": select_backend("animator", animator, models_dir),
         }
+        import_code(*self.backend_choices.values())
         self.animator_name = self.backend_choices["animator"].name
         self.actor_name = self.backend_choices["actor"].name
         self.speech_name = self.backend_choices["speech"].name
