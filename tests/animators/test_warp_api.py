@@ -123,3 +123,34 @@ def test_bad_inputs_raise_typed_errors(portrait):
         WarpAnimator(step=3)
     with pytest.raises(InvalidInputError):
         WarpAnimator(workers=0)
+
+
+def test_frames_do_not_depend_on_the_blas_thread_count():
+    """A slot's bytes must not depend on the machine: BLAS splits a matrix product across its
+    threads and the split changes the rounding (1 vs 2 OpenBLAS threads gave other frames).
+    Rendered in two fresh interpreters, one BLAS thread and four."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import hashlib, sys\n"
+        "import numpy as np\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from test_warp_api import lively\n"
+        "from vortex.actors.procedural import draw_portrait\n"
+        "from vortex.animators.warp import WarpAnimator\n"
+        "p = draw_portrait('a friendly woman with red hair', seed=3, size=256)\n"
+        "frames = np.concatenate(list(WarpAnimator().frames(p, lively(24), chunk=8)))\n"
+        "print(hashlib.sha256(frames.tobytes()).hexdigest())\n"
+    )
+    digests = []
+    for threads in ("1", "4"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        done = subprocess.run([sys.executable, "-c", probe, os.path.dirname(__file__)], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        digests.append(done.stdout.strip().splitlines()[-1])
+    assert digests[0] == digests[1]
+    assert len(digests[0]) == len(hashlib.sha256().hexdigest())

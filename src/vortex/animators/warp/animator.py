@@ -6,9 +6,10 @@ grid over the face, stored as a [K, N] float32 matrix; the head gets a soft mask
 fields ``m*x, m*y, m`` that make any head affine (roll, shift) a 2x3 @ 3xN product, plus the 3D
 turn fields of ``turn.py`` at a few yaw and pitch angles.
 
-Per frame: expression field = weights @ basis (one small GEMM), head field = coefficients @
-head basis (another, plus the two turn fields bracketing yaw and pitch), the expression field is sampled through the head map (a low-res remap, so
-a turned head carries its open mouth with it), the map is upsampled to full resolution with
+Per frame: expression field = weights @ basis, head field = coefficients @ head basis (plus the
+two turn fields bracketing yaw and pitch), both as fixed-order weighted sums (``blend``: BLAS
+would make the frames depend on its thread count); the expression field is sampled through the
+head map (a low-res remap, so a turned head carries its open mouth with it), the map is upsampled to full resolution with
 ``cv2.resize`` and the image is warped with ONE ``cv2.remap``, only inside the region that can
 move. The mouth interior and closing lids are then painted in small boxes of the output frame.
 """
@@ -27,6 +28,7 @@ from scipy.spatial import Delaunay
 from vortex.actors.face_mesh import MESH_TO_IBUG68
 from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
+from vortex.animators.warp.blend import weighted_sum
 from vortex.animators.warp.config import WarpConfig
 from vortex.animators.warp.eyes import (
     LID_FROM,
@@ -343,7 +345,7 @@ def frame_landmarks(rig: WarpRig, weights: np.ndarray, pose: HeadPose) -> np.nda
     ``map(p) = landmark``), so painted details sit exactly where the warp put the face, also
     where a turned face hides part of itself.
     """
-    pts = rig.rest + np.tensordot(weights.astype(np.float64), rig.landmark_basis, axes=1)
+    pts = rig.rest + weighted_sum(weights.astype(np.float64), rig.landmark_basis)
     guess = pts
     if pose.yaw or pose.pitch:
         model = rig.head
@@ -371,7 +373,7 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
     # All four corners of every point in one gather of the rows in use.
     yy = np.concatenate([y0, y0, y0 + 1, y0 + 1])
     xx = np.concatenate([x0, x0 + 1, x0, x0 + 1])
-    corners = np.tensordot(k[rows].astype(np.float64), basis[rows[:, None], yy[None, :], xx[None, :]], axes=1)
+    corners = weighted_sum(k[rows].astype(np.float64), basis[rows[:, None], yy[None, :], xx[None, :]])
     c00, c01, c10, c11 = np.split(corners, 4)
     value = (c00 * (1 - fx) + c01 * fx) * (1 - fy) + (c10 * (1 - fx) + c11 * fx) * fy
     outside = (lx < 0) | (ly < 0) | (lx > hg.width - 1) | (ly > hg.height - 1)
@@ -487,13 +489,8 @@ def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, HeadP
 
 
 def head_map(rig: WarpRig, k: np.ndarray) -> np.ndarray:
-    """float32 [h, w, 2] head-grid map: the affine rows as one small GEMM, then only the turn rows in use."""
-    at = k[:7] @ rig.head_basis[:7]
-    active = 7 + np.flatnonzero(k[7:])
-    # The two fields bracketing an angle are neighbouring rows: one small product per run.
-    for run in np.split(active, np.flatnonzero(np.diff(active) != 1) + 1):
-        if run.size:
-            at += k[run[0] : run[-1] + 1] @ rig.head_basis[run[0] : run[-1] + 1]
+    """float32 [h, w, 2] head-grid map: the affine rows, then the turn rows in use (zero weights skipped)."""
+    at = weighted_sum(k, rig.head_basis)
     hg = rig.head_grid
     return at.reshape(hg.height, hg.width, 2)
 
@@ -502,7 +499,7 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
     weights, pose, k = frame_coefficients(rig, row)
     fg, hg = rig.face_grid, rig.head_grid
-    expr = (rig.base_field + weights @ rig.basis).reshape(fg.height, fg.width, 2)
+    expr = (rig.base_field + weighted_sum(weights, rig.basis)).reshape(fg.height, fg.width, 2)
     # Where each output sample sits in the unmoved face (pixels); then, only in the window that
     # can land on the face grid, the expression displacement found there.
     at = head_map(rig, k)
