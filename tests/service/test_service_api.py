@@ -86,6 +86,8 @@ def test_report_and_thumbnail(http, finished):
 def test_catalogs_health_and_metrics(http, finished):
     voices = http.get("/v1/voices").json()
     assert "jf_alpha" in [v["id"] for v in voices] and sum(v["default"] for v in voices) == 1
+    offered = {v["id"] for v in voices if v["offered"]}  # what `vortex voices` lists, measured <= 2 % WER
+    assert {"heart", "jm_kumo", "rick_c137"} <= offered and not {"jf_alpha", "summer"} & offered
     presets = http.get("/v1/presets").json()
     assert {"neutral", "excited"} <= set(presets["expressions"]) and "sad" in presets["emotions"]
     assert http.get("/healthz").json() == {"status": "ok"}

@@ -234,12 +234,13 @@ def create_app(
         )
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    @app.get("/v1/voices", tags=["catalog"], summary="Voices a recipe may name.", dependencies=[Depends(authorize)])
+    @app.get("/v1/voices", tags=["catalog"], summary="Voices a recipe may name (offered: measured at or under 2 % WER; the others still speak).", dependencies=[Depends(authorize)])
     async def voices() -> list[dict]:
         from vortex.speech import voices as catalog
 
         return [
-            {"id": v.id, "kind": v.kind, "recipe": v.recipe, "speed": v.speed, "default": v.id == catalog.DEFAULT_VOICE}
+            {"id": v.id, "kind": v.kind, "recipe": v.recipe, "speed": v.speed, "default": v.id == catalog.DEFAULT_VOICE,
+             "offered": v.offered}
             for v in catalog.VOICES.values()
         ]
 
