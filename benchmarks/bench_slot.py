@@ -2,7 +2,9 @@
 
 The full run is the network's slot: 45 s at 24 fps (1080 frames), 512x512, a script that fills
 about 40 s with speech, a procedural actor and an expression sequence. ``--quick`` makes a
-10-second slot. Backends load once and stay resident, as in a server. Printed (JSON):
+10-second slot; ``--voice V`` speaks it in V (default ``rick_c137``, a Kokoro voice; ``heart``,
+the default voice, runs on hibari). Backends load once and stay resident, as in a server.
+Printed (JSON):
 
 - ``pipelined`` and ``staged`` (the same slot made stage by stage: all speech ∥ actor, then all
   motion, then rendering ∥ encoding, as the engine did before; built here from the public
@@ -44,10 +46,10 @@ TARGETS = {"first_frame_s": 1.0, "cpu_utilisation": 0.92, "peak_rss_mb": 1024.0,
 CORES = 2
 
 
-def recipe(quick: bool, seed: int = 1) -> dict:
+def recipe(quick: bool, seed: int = 1, voice: str = "rick_c137") -> dict:
     return {
         "slot_id": "bench",
-        "audio_track": {"script": QUICK_SCRIPT if quick else SCRIPT, "voice_id": "rick_c137"},
+        "audio_track": {"script": QUICK_SCRIPT if quick else SCRIPT, "voice_id": voice},
         "visual_track": {"prompt": "old scientist, grey spiky hair, lab coat, laboratory",
                          "expression_sequence": ["neutral", "excited", "manic", "calm"]},
         "slot": {"duration_sec": 10 if quick else 45, "fps": 24, "size": 512, "seed": seed},
@@ -80,7 +82,7 @@ def staged(pipeline, spec: dict, out: Path) -> dict:
     wall0, cpu0 = time.perf_counter(), time.process_time()
 
     async def speech_and_actor():
-        engine, animator = pipeline.speech_backend(), pipeline.animator_backend()
+        engine, animator = pipeline.speech_backend(track["voice_id"]), pipeline.animator_backend()
 
         def cast():
             portrait = draw_portrait(visual["prompt"], seed=slot["seed"], size=size)
@@ -136,28 +138,31 @@ def per_frame_cpu(pipeline, frames: int = 240) -> dict:
             "encode_cpu_ms": round(1000 * encode_cpu / frames, 2)}
 
 
-def memory(pipeline, slots: int) -> dict:
+def memory(pipeline, slots: int, voice: str) -> dict:
     peaks = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(slots):
-            result = pipeline.generate_slot_sync(recipe(True, seed=i), output=Path(tmp) / "m.mp4")
+            result = pipeline.generate_slot_sync(recipe(True, seed=i, voice=voice), output=Path(tmp) / "m.mp4")
             result.raise_for_error()
             peaks.append(result.peak_rss_mb)
     return {"slots": slots, "slot_s": 10, "peak_rss_mb_each": peaks, "growth_mb": round(peaks[-1] - peaks[0], 1)}
 
 
-def run(quick: bool = False, slots: int | None = None) -> dict:
+def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137") -> dict:
     from vortex.pipeline import VortexPipeline
 
     slots = (3 if quick else 20) if slots is None else slots
     load_before = os.getloadavg()
     started = time.perf_counter()
     # The embedded backends, pinned: this measures the CPU path whatever models this machine has.
-    pipeline = VortexPipeline(animator="warp", actor="procedural", speech="kokoro-onnx").load()
+    from vortex.speech.voices import get_voice
+
+    embedded = {"hibari": "hibari", "kokoro": "kokoro-onnx"}[get_voice(voice).engine]
+    pipeline = VortexPipeline(animator="warp", actor="procedural", speech=embedded).load()
     load_s = time.perf_counter() - started
-    spec = recipe(quick)
+    spec = recipe(quick, voice=voice)
     length = spec["slot"]["duration_sec"]
-    pipeline.generate_slot_sync(recipe(True), output=Path(tempfile.gettempdir()) / f"warm-{os.getpid()}.mp4")  # warm caches
+    pipeline.generate_slot_sync(recipe(True, voice=voice), output=Path(tempfile.gettempdir()) / f"warm-{os.getpid()}.mp4")  # warm caches
     with tempfile.TemporaryDirectory() as tmp:
         new = pipelined(pipeline, spec, Path(tmp) / "pipelined.mp4")
         old = staged(pipeline, spec, Path(tmp) / "staged.mp4")
@@ -166,9 +171,10 @@ def run(quick: bool = False, slots: int | None = None) -> dict:
         row["wall_per_slot_s"] = round(row["wall_s"] / length, 3)
         row["cpu_utilisation"] = round(row["cpu_s"] / (CORES * row["wall_s"]), 3)
     frame_cost = per_frame_cpu(pipeline)
-    mem = memory(pipeline, slots) if slots else None
+    mem = memory(pipeline, slots, voice) if slots else None
     result = {
-        "backends": {"speech": "kokoro-onnx", "actor": "procedural", "animator": "warp"},
+        "voice": voice,
+        "backends": {"speech": embedded, "actor": "procedural", "animator": "warp"},
         "slot": {"duration_s": length, "frames": new["frames"], "size": 512, "fps": 24},
         "load_s": round(load_s, 3),
         "pipelined": new,
@@ -194,4 +200,5 @@ def run(quick: bool = False, slots: int | None = None) -> dict:
 
 if __name__ == "__main__":
     slots = int(sys.argv[sys.argv.index("--slots") + 1]) if "--slots" in sys.argv else None
-    emit(run("--quick" in sys.argv, slots))
+    voice = sys.argv[sys.argv.index("--voice") + 1] if "--voice" in sys.argv else "rick_c137"
+    emit(run("--quick" in sys.argv, slots, voice))
