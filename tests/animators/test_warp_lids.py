@@ -44,10 +44,7 @@ def test_eyes_close_to_a_fifth_of_open_at_the_middle_of_a_blink(blink):
     name, _, meshes = blink
     open_ = np.mean([meshes[i].eye_aperture for i in (0, 1, 7, 8)])
     middle = meshes[MIDDLE].eye_aperture
-    # Grace Hopper's lids sit behind thick glasses, where the mesh reads a shut eye as ~35% open
-    # (README: not met there); the target holds on the astronaut and the procedural portrait.
-    limit = 0.45 if name == "flux-path" else 0.2
-    assert middle <= limit * open_, f"{name}: eye aperture {middle:.4f} at mid-blink vs {open_:.4f} open"
+    assert middle <= 0.2 * open_, f"{name}: eye aperture {middle:.4f} at mid-blink vs {open_:.4f} open"
     assert meshes[8].eye_aperture > 0.8 * meshes[0].eye_aperture, f"{name}: the eyes did not reopen"
 
 

@@ -37,6 +37,11 @@ INNER_LIP_BOTTOM = 14
 LEFT_EYE_TOP, LEFT_EYE_BOTTOM = 386, 374
 RIGHT_EYE_TOP, RIGHT_EYE_BOTTOM = 159, 145
 FOREHEAD, CHIN = 10, 152
+EYE_LID_PAIRS = (
+    ((33, 133), ((160, 144), (RIGHT_EYE_TOP, RIGHT_EYE_BOTTOM), (158, 153))),
+    ((263, 362), ((387, 373), (LEFT_EYE_TOP, LEFT_EYE_BOTTOM), (385, 380))),
+)
+"""Per eye: its corners (outer, inner) and three upper/lower lid points facing each other."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,19 @@ class FaceMesh:
 
     @property
     def eye_aperture(self) -> float:
-        """Mean lid gap of both eyes divided by face height."""
-        left = np.linalg.norm(self.points[LEFT_EYE_TOP, :2] - self.points[LEFT_EYE_BOTTOM, :2])
-        right = np.linalg.norm(self.points[RIGHT_EYE_TOP, :2] - self.points[RIGHT_EYE_BOTTOM, :2])
-        return float((left + right) / 2 / max(self.face_height, 1e-6))
+        """Mean lid gap of both eyes divided by face height.
+
+        The gap is measured across each eye's corner-to-corner line, averaged over three
+        upper/lower lid pairs. A straight top-to-bottom distance would count the mesh sliding
+        its lid points sideways along a shut lid as opening: on Grace Hopper's closed eyes the
+        pair 159/145 sat on one lash line 5 px apart sideways and read as 40% open.
+        """
+        gaps = []
+        for (outer, inner), pairs in EYE_LID_PAIRS:
+            axis = self.points[inner, :2] - self.points[outer, :2]
+            normal = np.array([-axis[1], axis[0]], np.float64) / max(float(np.linalg.norm(axis)), 1e-6)
+            gaps += [abs(float((self.points[top, :2] - self.points[bottom, :2]) @ normal)) for top, bottom in pairs]
+        return float(np.mean(gaps) / max(self.face_height, 1e-6))
 
 
 class FaceMeshDetector:

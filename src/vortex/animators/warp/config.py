@@ -41,9 +41,17 @@ class WarpConfig:
     canonical face, and rendered pixels lose a little more (edges and shading stay frontal)."""
     canonical_depth_gain: float = 1.2
     """The same for the canonical face's depths on a drawn actor's 68 landmarks (metric, so less)."""
-    pitch_gain: float = 1.2
-    """Extra share of pitch: a nod changes the face's outline less than a turn, so the same
-    geometric angle reads smaller (measured with mediapipe + solvePnP on four portraits)."""
+    pitch_gain: float = 1.0
+    """Geometric pitch per commanded degree on a face mesh's own depth (already scaled by
+    ``depth_gain``). It was 1.2, set on the astronaut and drawn faces: on Grace Hopper, measured
+    afterwards, that read -10 as -13.7 deg (the detector read the full nod on her, short on
+    the faces it was set on). At 1.0: astronaut +8.4 / -8.3, Grace Hopper +11.2 / -9.9 (mediapipe + solvePnP)."""
+    canonical_pitch_gain: float = 1.2
+    """The same for a drawn actor on the canonical face's depths: its 68 outline points carry no
+    shading, and a nod changes the face's outline less than a turn, so it needs the extra share
+    (at 1.0 the procedural portrait reads +7.3 / -6.6)."""
+    pitch_axis_drop: float = 0.3
+    """Height of the pitch axis below the eye line (with ``pivot_depth`` behind it)."""
     skull_scale: float = 1.35
     """The hair/skull ring: the face oval scaled about its centre, moving with the head."""
     still_scale: float = 1.6

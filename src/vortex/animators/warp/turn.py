@@ -116,6 +116,7 @@ def head_model(landmarks: np.ndarray, mesh: np.ndarray | None, frame: FaceFrame,
         brows = landmarks[17:27][::-1] - frame.v * 0.55 * iod
         oval = proto.to_face(np.concatenate([landmarks[0:17], brows]))
     gain = config.depth_gain if mesh is not None else config.canonical_depth_gain
+    pitch_gain = config.pitch_gain if mesh is not None else config.canonical_pitch_gain
     face_z = face_z * gain
     ibug_z = ibug_z * gain
     pivot_z = config.pivot_depth * iod
@@ -170,7 +171,7 @@ def head_model(landmarks: np.ndarray, mesh: np.ndarray | None, frame: FaceFrame,
             keep_f.append(share)
     points = np.column_stack([np.array(keep_ab), np.array(keep_z)])
     return HeadModel(frame, origin, points, np.array(keep_f), np.asarray(ibug_z, np.float64), pivot_z,
-                     0.3 * iod, config.pitch_gain, depth_source)
+                     config.pitch_axis_drop * iod, pitch_gain, depth_source)
 
 
 def sample_angles(config: WarpConfig) -> list[tuple[str, float]]:
