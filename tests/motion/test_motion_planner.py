@@ -176,3 +176,18 @@ def test_banded_blend_equals_the_dense_sum(make_random_timeline):
     phones = make_random_timeline(9, 30.0)
     times = np.arange(30 * FPS + 100) / FPS + 0.02  # past the end of speech too
     np.testing.assert_allclose(_articulation(phones, times), _articulation(phones, times, dense=True), atol=1e-5)
+
+
+def test_a_split_diphthong_opens_like_its_one_symbol(make_timeline):
+    # "by my" spoken fast (Kokoro's jf_alpha in the lip-sync evaluation test): 24 ms of "a", then
+    # "ɪ", between bilabials; no frame samples the "a" itself.
+    spec = [("b", 58), ("a", 24), ("ɪ", 26), (PAUSE, 50), ("m", 74), ("a", 26), ("ɪ", 24), (PAUSE, 50), ("m", 50)]
+    split = make_timeline(spec, unit=0.001, lead_in=3.68)
+    joined = make_timeline([("b", 58), ("I", 50), (PAUSE, 50), ("m", 74), ("I", 50), (PAUSE, 50), ("m", 50)],
+                           unit=0.001, lead_in=3.68)
+    frames = frames_for(split)
+    jaw = plan_motion(split, frames, FPS).channel("jaw_open")
+    for start in (3.738, 3.912):  # each diphthong's frames (and one either side) open the jaw wide
+        window = jaw[int(start * FPS) - 1 : int(np.ceil((start + 0.05) * FPS)) + 2]
+        assert window.max() >= 0.7, f"diphthong at {start}s opens the jaw to only {window.max():.2f}"
+    np.testing.assert_array_equal(plan_motion(split, frames, FPS).values, plan_motion(joined, frames, FPS).values)

@@ -24,7 +24,7 @@ frames past the end of speech keep idling (blinks, sway, gaze) with the mouth at
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence, Union
 
 import numpy as np
@@ -33,7 +33,7 @@ from vortex.errors import InvalidInputError
 from vortex.motion import idle
 from vortex.motion.controls import CHANNEL_INDEX, CHANNELS, Controls
 from vortex.motion.expressions import CROSSFADE_S, ExpressionSequence, ExpressionSpec, as_sequence, parameter_curves
-from vortex.motion.visemes import MAX_TAU_S, is_bilabial, is_vowel, phone_tables
+from vortex.motion.visemes import MAX_TAU_S, SPLIT_DIPHTHONGS, is_bilabial, is_vowel, phone_tables
 from vortex.speech.speech import PAUSE, Phone, Speech
 
 LEAD_S = 0.02
@@ -92,6 +92,23 @@ def _validate(phones: PhonesLike, frames: int, fps: int, seed: int, lead_s: floa
     return seq
 
 
+def _join_diphthongs(phones: list[Phone]) -> list[Phone]:
+    """Each split diphthong (nucleus + offglide, back to back) as the one phone misaki writes for it.
+
+    The joined phone has the nucleus's class and target, so the mouth holds the nucleus's shape
+    through the offglide (``SPLIT_DIPHTHONGS``); every other phone passes through unchanged.
+    """
+    out: list[Phone] = []
+    for p in phones:
+        last = out[-1] if out else None
+        joined = SPLIT_DIPHTHONGS.get((last.symbol, p.symbol)) if last is not None else None
+        if joined is not None and abs(last.end - p.start) < 1e-9:
+            out[-1] = replace(last, symbol=joined, end=p.end)
+        else:
+            out.append(p)
+    return out
+
+
 def _articulation(phones: list[Phone], t_eval: np.ndarray, dense: bool = False) -> np.ndarray:
     """float64 [T, 4] dominance-weighted blend of viseme targets at the given times.
 
@@ -103,7 +120,7 @@ def _articulation(phones: list[Phone], t_eval: np.ndarray, dense: bool = False) 
     first = phones[0].start if phones else 0.0
     last = phones[-1].end if phones else 0.0
     # Silence beyond the timeline: rest phones that cover everything before and after.
-    padded = [Phone(PAUSE, min(-1.0, float(t_eval[0]) - 1.0), first), *phones, Phone(PAUSE, last, horizon)]
+    padded = [Phone(PAUSE, min(-1.0, float(t_eval[0]) - 1.0), first), *_join_diphthongs(phones), Phone(PAUSE, last, horizon)]
     symbols = [p.symbol for p in padded]
     targets, dominance, tau = phone_tables(symbols)
     for i, p in enumerate(padded):

@@ -111,6 +111,15 @@ PHONE_TARGET_OVERRIDES: dict[str, tuple[float, float, float, float]] = {
 }
 
 
+SPLIT_DIPHTHONGS: dict[tuple[str, str], str] = {
+    ("a", "ɪ"): "I", ("a", "ʊ"): "W", ("ɔ", "ɪ"): "Y", ("e", "ɪ"): "A", ("o", "ʊ"): "O",
+}
+"""A diphthong written as nucleus + offglide (espeak-style phonemizers, the ARPABET aligner's
+``AY -> a ɪ``) -> misaki's one symbol for it. Planned as that one phone, the offglide is where the
+jaw is heading, not a pose it holds: split, a fast "by" gave its 24 ms "a" to no frame at all
+(the frames fell on "b" and on the closing "ɪ"), and the mouth half opened."""
+
+
 def viseme_of(symbol: str) -> Viseme:
     """The viseme class of one phone symbol; unknown symbols are a neutral consonant."""
     return PHONE_VISEME.get(symbol, Viseme.NEUTRAL)
