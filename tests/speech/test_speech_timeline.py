@@ -63,6 +63,18 @@ def test_sentence_join_is_a_pause_of_at_least_the_emotion_gap(sample_speech):
     assert gap.end - gap.start >= EMOTIONS["neutral"].sentence_pause
 
 
+def test_silence_between_sentences_is_the_emotions_pause(sample_speech):
+    """Kokoro's pads leave silence at each chunk's ends too; cut down, the quiet between the
+    two sentences (an energy detector written in the hibari tests) is the 0.35 s pause."""
+    from vortex.speech.voices import EMOTIONS
+
+    from .test_hibari import silent_runs
+
+    pause = EMOTIONS["neutral"].sentence_pause
+    gap = max(silent_runs(sample_speech.waveform))
+    assert pause - 0.02 <= gap <= pause + 0.08, gap
+
+
 def test_timeline_sits_on_the_sound(sample_speech):
     """Pauses are quiet and words are loud: the timeline matches the waveform itself."""
     wave, sr = sample_speech.waveform, sample_speech.sample_rate

@@ -27,6 +27,13 @@ from vortex.speech.voices import Emotion
 PAD = "$"
 """Kokoro's pad token (id 0), placed at both ends of every chunk; shown as a pause."""
 PEAK_LIMIT = 0.99
+EDGE_FRAME = 240
+"""10 ms frames for judging where a chunk's sound starts and ends."""
+EDGE_FLOOR_DB = -50.0
+"""Quieter than this below the chunk's loud frames is silence at its ends."""
+EDGE_KEEP = 480
+"""Samples (20 ms) kept beyond a chunk's first and last sound, faded; the join's zeros are
+shortened by the kept silence on both sides, so the gap is the emotion's pause."""
 
 ChunkRunner = Callable[[int, Chunk], tuple[np.ndarray, np.ndarray]]
 """``(chunk index, chunk) -> (audio, samples per token)``; ``samples`` covers the two pads too
@@ -153,20 +160,23 @@ def stream_chunks(
     with lock or nullcontext(), progress.task("speech", total=count, unit="chunk") as task:
         for index, chunk in enumerate(phonemized.chunks):
             audio, samples = run_chunk(index, chunk)
-            pieces = [audio]
             tokens = [TimedToken(PAD, int(samples[0]))]
             tokens.extend(TimedToken(s, int(n), w) for s, n, w in zip(chunk.symbols, samples[1:-1], chunk.word_index))
             tokens.append(TimedToken(PAD, int(samples[-1])))
+            folded = fold_tokens(tokens)
+            assert sum(item[1] for item in folded) == len(audio)
+            if trim_pause_edges:
+                folded = trim_edges(folded, audio)
+            audio, folded, kept_tail = trim_silent_ends(
+                np.asarray(audio, dtype=np.float32), folded, lead=index > 0, tail=index < count - 1
+            )
             pause = pauses.get(chunk.pause_after, 0.0)
             if pause > 0:
-                n = int(round(pause * SAMPLE_RATE))
-                pieces.append(np.zeros(n, dtype=np.float32))
-                tokens.append(TimedToken(PAUSE, n))
-            waveform = apply_gain(np.concatenate(pieces).astype(np.float32, copy=False), emotion.gain)
-            folded = fold_tokens(tokens)
+                n = max(0, int(round(pause * SAMPLE_RATE)) - kept_tail - EDGE_KEEP)
+                audio = np.concatenate([audio, np.zeros(n, dtype=np.float32)])
+                folded = fold_joined(folded, n)
+            waveform = apply_gain(audio, emotion.gain)
             assert sum(item[1] for item in folded) == len(waveform)
-            if trim_pause_edges:
-                folded = trim_edges(folded, waveform)
             yield SpeechChunk(index, count, waveform, tuple(folded))
             task.advance(1)
 
@@ -206,6 +216,61 @@ def synthesize_chunks(
     chunks = stream_chunks(run_chunk, phonemized, emotion, progress=progress, lock=lock, trim_pause_edges=trim_pause_edges)
     speech_stream = SpeechStream(chunks, phonemized.words, voice=voice, text=text, metadata=metadata)
     return speech_stream if stream else speech_stream.join()
+
+
+def trim_silent_ends(
+    audio: np.ndarray, folded: list[tuple[str, int, int | None, bool]], *, lead: bool = True, tail: bool = True
+) -> tuple[np.ndarray, list[tuple[str, int, int | None, bool]], int]:
+    """Cut the silence the pad tokens leave at a chunk's joined ends, down to ``EDGE_KEEP`` samples.
+
+    The models speak their pads and the closing punctuation as silence: about 0.3 s before a
+    sentence and 0.45 s after it (hibari), so two sentences joined by a 0.35 s pause were
+    1.0 s apart. ``lead``/``tail``: whether the start/end joins another chunk (the script's own
+    first and last silences are the models' lead-in and ending, kept). Sound is where a 10 ms frame comes within ``EDGE_FLOOR_DB`` of the chunk's loud
+    frames (its 95th percentile); beyond the first and last such frame ``EDGE_KEEP`` samples
+    stay, faded to zero over that length (so no step is left), and the rest is cut. Only the
+    chunk's leading and closing pauses are shortened, never a phone, so the timeline stays
+    exact. Judged within the chunk: streaming and whole synthesis stay identical.
+
+    Returns (audio, folded, samples kept after the last sound).
+    """
+    n_frames = len(audio) // EDGE_FRAME
+    if n_frames == 0 or not folded:
+        return audio, list(folded), 0
+    frames = audio[: n_frames * EDGE_FRAME].astype(np.float64).reshape(n_frames, EDGE_FRAME)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    loud = float(np.percentile(rms, 95))
+    sound = np.nonzero(rms > loud * 10 ** (EDGE_FLOOR_DB / 20))[0] if loud > 0 else np.zeros(0, int)
+    if sound.size == 0:
+        return audio, list(folded), 0
+    items = list(folded)
+    lead_room = items[0][1] if lead and items[0][0] == PAUSE else 0
+    tail_room = items[-1][1] if tail and items[-1][0] == PAUSE and len(items) > 1 else 0
+    cut_lead = min(lead_room, max(0, int(sound[0]) * EDGE_FRAME - EDGE_KEEP))
+    cut_tail = min(tail_room, max(0, len(audio) - (int(sound[-1]) + 1) * EDGE_FRAME - EDGE_KEEP))
+    audio = audio[cut_lead: len(audio) - cut_tail].copy()
+    if cut_lead:
+        keep = min(EDGE_KEEP, len(audio))
+        audio[:keep] *= np.linspace(0.0, 1.0, keep, endpoint=False, dtype=np.float32)
+        items[0] = (PAUSE, items[0][1] - cut_lead, None, False)
+    if cut_tail:
+        keep = min(EDGE_KEEP, len(audio))
+        audio[len(audio) - keep:] *= np.linspace(1.0, 0.0, keep, endpoint=False, dtype=np.float32)
+        items[-1] = (PAUSE, items[-1][1] - cut_tail, None, False)
+    kept_tail = items[-1][1] if items[-1][0] == PAUSE else 0
+    return audio, [item for item in items if item[1] > 0], min(kept_tail, EDGE_KEEP)
+
+
+def fold_joined(folded: list[tuple[str, int, int | None, bool]], samples: int) -> list[tuple[str, int, int | None, bool]]:
+    """``folded`` followed by a pause of ``samples`` (merged with a closing pause)."""
+    items = list(folded)
+    if samples <= 0:
+        return items
+    if items and items[-1][0] == PAUSE:
+        items[-1] = (PAUSE, items[-1][1] + samples, None, False)
+    else:
+        items.append((PAUSE, samples, None, False))
+    return items
 
 
 def apply_gain(waveform: np.ndarray, gain: float) -> np.ndarray:
