@@ -89,15 +89,20 @@ NO_RETRY = RetryPolicy(attempts=1)
 
 @dataclass(frozen=True)
 class StageTimeouts:
-    """Seconds each stage may take (None: no limit); the overall deadline applies on top."""
+    """Seconds each stage may take (None: no limit); the overall deadline applies on top.
+
+    Motion has no limit of its own: it is planned chunk by chunk on the speech stage's thread,
+    as each speech chunk arrives, so ``speech`` bounds both.
+    """
 
     speech: float | None = 300.0
     actor: float | None = 120.0
-    motion: float | None = 60.0
     animation: float | None = 900.0
 
     def of(self, stage: str) -> float | None:
-        """The stage's limit; stages without their own (``prepare``) share the actor's."""
+        """The stage's limit; motion shares the speech stage's, ``prepare`` the actor's."""
+        if stage == "motion":
+            return self.speech
         return getattr(self, stage, self.actor)
 
 

@@ -28,6 +28,7 @@ from typing import Callable
 from vortex.config import models_dir as default_models_dir
 from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 from vortex.media.atomic import write_text_atomic
+from vortex.speech.voices import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES
 
 LOCK_NAME = ".vortex-lock.json"
 _MB = 1_000_000
@@ -65,26 +66,9 @@ def _mirror(paths_and_sizes: list[tuple[str, int]], required: bool = True) -> li
     return [ModelFile(path, path, size, required) for path, size in paths_and_sizes]
 
 
-KOKORO_ENGLISH_VOICES = (
-    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova",
-    "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam",
-    "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
-    "bm_daniel", "bm_fable", "bm_george", "bm_lewis",
-)
-"""The official English voice packs (a = American, b = British; f/m = female/male)."""
-
-ENGLISH_FOR_PACK = {
-    "jf_alpha": "af_heart",
-    "jf_gongitsune": "af_bella",
-    "jf_nezumi": "af_nicole",
-    "jf_tebukuro": "af_sky",
-    "jm_kumo": "am_adam",
-}
-"""The English voice that stands in for each embedded pack, so Vortex's character voices (blends
-of those packs) map to the same blends of official English voices."""
-
 KOKORO_REQUIRED_VOICES = tuple(ENGLISH_FOR_PACK.values())
-"""Voices every Vortex voice id needs (the rest are optional extras)."""
+"""Voices every Vortex voice id needs (the rest are optional extras); the voices themselves are
+speech's (``vortex.speech.voices``), the registry only lists their files."""
 
 _KOKORO = ModelBackend(
     name="kokoro",

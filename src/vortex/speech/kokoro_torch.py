@@ -9,7 +9,7 @@ Files (``vortex models download kokoro``): ``config.json``, ``kokoro-v1_0.pth`` 
 ``voices/<voice>.pt`` (float32 [510, 1, 256] each) under ``models_dir()/kokoro``.
 
 Voices: any official English voice id (``af_heart``, ``am_adam``, ... see
-``vortex.models.registry.KOKORO_ENGLISH_VOICES``), or a Vortex voice id: the embedded packs map
+``vortex.speech.voices.KOKORO_ENGLISH_VOICES``), or a Vortex voice id: the embedded packs map
 to English voices (``ENGLISH_FOR_PACK``) and character voices keep their blend weights and
 speed over those English packs, so ``rick_c137`` stays a rough, fast male voice.
 
@@ -38,13 +38,21 @@ import numpy as np
 
 from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
-from vortex.models.registry import ENGLISH_FOR_PACK, KOKORO_ENGLISH_VOICES, require
 from vortex.progress import Progress
 from vortex.speech.chunked import SpeechStream, fit_to_audio, synthesize_chunks
 from vortex.speech.g2p import G2P, Chunk
 from vortex.speech.kokoro_model import SAMPLES_PER_UNIT
 from vortex.speech.speech import Speech
-from vortex.speech.voices import DEFAULT_EMOTION, VOICES, check_text, get_emotion, get_kokoro_voice, model_speed
+from vortex.speech.voices import (
+    DEFAULT_EMOTION,
+    ENGLISH_FOR_PACK,
+    KOKORO_ENGLISH_VOICES,
+    VOICES,
+    check_text,
+    get_emotion,
+    get_kokoro_voice,
+    model_speed,
+)
 
 BACKEND = "kokoro"
 MODEL_FILE = "kokoro-v1_0.pth"
@@ -161,6 +169,8 @@ class KokoroTorchSpeech:
             import torch  # noqa: F401
         except ImportError as exc:
             raise MissingResourceError(f"the kokoro backend needs torch; install with: {_INSTALL}") from exc
+        from vortex.models import require  # the official files are found as the flux actor finds its own
+
         self.root = require(BACKEND, models_dir)
         self.device = choose_device(device).kind
         self.seed = int(seed)

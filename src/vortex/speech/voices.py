@@ -51,6 +51,25 @@ MODEL_SPEED_MIN, MODEL_SPEED_MAX = 0.4, 2.5
 PACK_NAMES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
 
+KOKORO_ENGLISH_VOICES = (
+    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova",
+    "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam",
+    "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
+    "bm_daniel", "bm_fable", "bm_george", "bm_lewis",
+)
+"""The official English voice packs (a = American, b = British; f/m = female/male)."""
+
+ENGLISH_FOR_PACK = {
+    "jf_alpha": "af_heart",
+    "jf_gongitsune": "af_bella",
+    "jf_nezumi": "af_nicole",
+    "jf_tebukuro": "af_sky",
+    "jm_kumo": "am_adam",
+}
+"""The English voice that stands in for each embedded pack, so Vortex's character voices (blends
+of those packs) map to the same blends of official English voices."""
+
+
 @dataclass(frozen=True)
 class Voice:
     id: str
