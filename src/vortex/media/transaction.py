@@ -74,24 +74,32 @@ class OutputTransaction:
         encoders that choose a format by name still do)."""
         target = Path(final)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.parent)
-        os.close(fd)
-        return self._add(_Staged(target, Path(name), False))
+
+        def make() -> Path:
+            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.parent)
+            os.close(fd)
+            return Path(name)
+
+        return self._add(target, make, False)
 
     def stage_dir(self, final: str | os.PathLike[str], flag: str = "folder") -> Path:
         """A new empty hidden folder beside ``final``; refuses a non-empty ``final`` unless overwriting."""
         target = Path(final)
         check_folder_target(target, self.overwrite, flag)
         target.parent.mkdir(parents=True, exist_ok=True)
-        return self._add(_Staged(target, Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)), True))
+        return self._add(target, lambda: Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)), True)
 
-    def _add(self, entry: _Staged) -> Path:
+    def _add(self, final: Path, make, is_dir: bool) -> Path:
+        """``make()`` the staged path and record it in one step under the lock, so an ``abort``
+        from another thread (a slot stopped while its sink thread opens its outputs) comes
+        either before (nothing is made) or after (it is removed), never between the two: a
+        process exiting right after ``abort`` leaves no staged path behind."""
         with self._lock:
             if self._done:
-                _remove(entry.staged)
-                raise InvalidInputError(f"{entry.final}: the outputs were already published or discarded")
-            self._entries.append(entry)
-        return entry.staged
+                raise InvalidInputError(f"{final}: the outputs were already published or discarded")
+            staged = make()
+            self._entries.append(_Staged(final, staged, is_dir))
+        return staged
 
     @property
     def staged_paths(self) -> list[Path]:
