@@ -250,3 +250,33 @@ def test_a_sliding_window_keeps_the_last_segments_with_their_sequence_numbers(tm
     assert len(whole.segments) == 4 and whole.ended
     with pytest.raises(InvalidInputError, match="window"):
         channel_playlist([a], tmp_path / "x.m3u8", window=0)
+
+
+def test_an_mp4_and_an_hls_folder_fed_together_have_the_bytes_of_each_alone(tmp_path):
+    """A slot with both outputs converts each frame to YUV once for both encoders
+    (``write_to_sinks``); the files must be those of each sink written on its own."""
+    from vortex.media.encoder import write_to_sinks
+    from vortex.media.frames import PngFramesSink
+    from vortex.media.video import Mp4Writer
+
+    frames, audio = _frames(60), _noise(60 * 1000, seed=4)
+    alone_hls = _write(tmp_path / "alone", frames, audio, chunk=6).parent
+    with Mp4Writer(tmp_path / "alone.mp4", FPS, SIZE) as mp4:
+        mp4.write_audio(audio)
+        mp4.write(frames)
+    sinks = [Mp4Writer(tmp_path / "both.mp4", FPS, SIZE), HlsSink(tmp_path / "both", FPS, SIZE), PngFramesSink(tmp_path / "png")]
+    per_frame = SR // FPS
+    for i in range(0, len(frames), 6):
+        for sink in sinks:
+            sink.write_audio(audio[i * per_frame : (i + 6) * per_frame])
+        for j in range(i, i + 6):
+            write_to_sinks(sinks, frames[j : j + 1])
+    for sink in sinks:
+        sink.close()
+
+    def digests(folder: Path) -> dict:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    assert (tmp_path / "both.mp4").read_bytes() == (tmp_path / "alone.mp4").read_bytes()
+    assert digests(tmp_path / "both") == digests(alone_hls) and len(digests(alone_hls)) >= 2
+    assert len(list((tmp_path / "png").glob("*.png"))) == 60

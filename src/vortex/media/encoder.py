@@ -88,17 +88,27 @@ class AvEncoder:
     def write_frames(self, frames: np.ndarray) -> None:
         """Encode uint8 RGB [n, H, W, 3] frames (already checked)."""
         for image in frames:
-            # RGB -> YUV 4:2:0 (BT.601 limited range, as swscale would) with OpenCV: the
-            # swscale conversion PyAV runs for an rgb24 frame gave different bytes on about
-            # one run in four (one in thirty when called explicitly), breaking reproducibility.
-            frame = self._new_video_frame(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
-            frame.pts = self.frames_written
-            packets = self._video.encode(frame)
-            self.frames_written += 1
-            if not self._waiting and self._audio_ready(self.frames_written):
-                self._emit(self.frames_written, packets)
-            else:
-                self._waiting.append((self.frames_written, packets))
+            self.write_video_frame(self.video_frame(image))
+
+    def video_frame(self, image: np.ndarray):
+        """One uint8 RGB [H, W, 3] frame as the yuv420p ``av.VideoFrame`` the encoder takes.
+
+        RGB -> YUV 4:2:0 (BT.601 limited range, as swscale would) with OpenCV: the swscale
+        conversion PyAV runs for an rgb24 frame gave different bytes on about one run in four
+        (one in thirty when called explicitly), breaking reproducibility. Encoders of the same
+        size can share the result (``write_to_sinks``): x264 copies the picture in.
+        """
+        return self._new_video_frame(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+
+    def write_video_frame(self, frame) -> None:
+        """Encode one frame made by ``video_frame`` (this encoder's or another's of the same size)."""
+        frame.pts = self.frames_written
+        packets = self._video.encode(frame)
+        self.frames_written += 1
+        if not self._waiting and self._audio_ready(self.frames_written):
+            self._emit(self.frames_written, packets)
+        else:
+            self._waiting.append((self.frames_written, packets))
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append float32 mono samples (already checked) and release the frames they complete."""
@@ -194,6 +204,16 @@ class EncodedSink(SinkContext):
             self.abort()
             raise
 
+    def write_video_frames(self, frames: list) -> None:
+        """Encode frames already converted by an encoder of this size (``write_to_sinks``)."""
+        self._check_open()
+        try:
+            for frame in frames:
+                self._encoder.write_video_frame(frame)
+        except BaseException:
+            self.abort()
+            raise
+
     def write_audio(self, waveform: np.ndarray) -> None:
         """Append mono float32 samples at ``sample_rate`` (the whole track or successive pieces)."""
         self._check_open()
@@ -224,3 +244,27 @@ class EncodedSink(SinkContext):
     def _check_open(self) -> None:
         if self._closed:
             raise InvalidInputError(f"{self._target} is already closed")
+
+
+def write_to_sinks(sinks: list, chunk: np.ndarray) -> None:
+    """``sink.write(chunk)`` for every sink, converting each frame to YUV once for all the
+    encoding sinks (an MP4 and an HLS folder of one slot): the same bytes as writing to each
+    alone, one colour conversion and frame copy fewer per frame and extra encoder."""
+    encoded = [sink for sink in sinks if isinstance(sink, EncodedSink)]
+    if len(encoded) < 2 or any((s.width, s.height) != (encoded[0].width, encoded[0].height) for s in encoded):
+        for sink in sinks:
+            sink.write(chunk)
+        return
+    first = encoded[0]
+    first._check_open()
+    try:
+        frames = [first._encoder.video_frame(image) for image in frame_batch(chunk, first.height, first.width)]
+    except BaseException:  # as a failed ``write`` does: the encoding sinks remove their files
+        for sink in encoded:
+            sink.abort()
+        raise
+    for sink in sinks:
+        if isinstance(sink, EncodedSink):
+            sink.write_video_frames(frames)
+        else:
+            sink.write(chunk)

@@ -419,6 +419,8 @@ class SlotRun:
 
     def write_sinks(self, to_sinks: StopQueue) -> None:
         """Open the sinks; audio and frames into every one as they come; all published at the end, or none."""
+        from vortex.media.encoder import write_to_sinks
+
         sinks = self.open_sinks()
         kept: list[np.ndarray] = []  # an auto slot's frames for return_frames, until its length is known
         keep = self.request.return_frames and self.frames_buffer is None
@@ -440,8 +442,7 @@ class SlotRun:
                         for i in range(value.shape[0]):  # frame by frame, so a stop is seen within one frame's encode
                             if self.stop.is_set():
                                 raise SlotCancelledError("the slot was stopped")
-                            for sink in sinks:
-                                sink.write(value[i : i + 1])
+                            write_to_sinks(sinks, value[i : i + 1])
                         if keep:
                             kept.append(value.copy())
                         written += value.shape[0]
