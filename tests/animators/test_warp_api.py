@@ -35,7 +35,7 @@ def lively(frames: int, seed: int = 0) -> Controls:
 
 def test_same_inputs_give_identical_frames(portrait):
     controls = lively(30)
-    first = np.concatenate(list(WarpAnimator().frames(portrait, controls, chunk=7)))
+    first = np.concatenate(list(WarpAnimator(workers=1).frames(portrait, controls, chunk=7)))
     second = np.concatenate(list(WarpAnimator(workers=2).frames(portrait, controls, chunk=30)))
     assert first.shape == (30, 256, 256, 3) and first.dtype == np.uint8
     assert np.array_equal(first, second)
@@ -123,6 +123,21 @@ def test_bad_inputs_raise_typed_errors(portrait):
         WarpAnimator(step=3)
     with pytest.raises(InvalidInputError):
         WarpAnimator(workers=0)
+
+
+def test_two_frames_render_at_once_only_where_two_cores_may_run():
+    """The default render workers follow the CPUs the process may use (a Ray worker pinned to
+    one CPU renders one frame at a time); checked in a fresh interpreter pinned to one core."""
+    import os
+    import subprocess
+    import sys
+
+    probe = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+            "from vortex.animators.warp import WarpAnimator; print(WarpAnimator().workers)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+    assert WarpAnimator().workers == (2 if len(os.sched_getaffinity(0)) >= 2 else 1)
 
 
 def test_frames_do_not_depend_on_the_blas_thread_count():

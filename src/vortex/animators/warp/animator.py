@@ -17,6 +17,7 @@ move. The mouth interior and closing lids are then painted in small boxes of the
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
@@ -381,6 +382,16 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
     return value
 
 
+def default_workers() -> int:
+    """Frames rendered at once: 2, or 1 where the process may run on one core only (``taskset``,
+    a container's cpuset), where a second worker would only take turns with the first."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return 2 if cores >= 2 else 1
+
+
 class WarpAnimator:
     """The embedded animator: landmark-driven dense warp plus a synthesized mouth interior.
 
@@ -388,9 +399,11 @@ class WarpAnimator:
     overrides its resolution divisor of the displacement grids (2: fields at half resolution,
     upsampled before the single full-resolution remap). ``workers`` frames of a chunk render
     concurrently (OpenCV and NumPy release the GIL); every frame depends only on its own
-    Controls row, so the output is identical for any number of workers. The default is 1:
-    OpenCV already spreads each remap over the cores, and on a busy 2-core machine a second
-    worker only adds contention (measured).
+    Controls row, so the output is identical for any number of workers. The default
+    (``default_workers``) is 2 where the process may use two cores, else 1: in a slot the
+    renderer shares the machine with the encoder, and with one render thread (its frames partly
+    Python holding the GIL, only the remaps split over OpenCV's threads) a core idled whenever
+    the encoder had caught up with it.
     """
 
     name = "warp"
@@ -405,7 +418,7 @@ class WarpAnimator:
             config = WarpConfig(**{**config.as_dict(), "step": step})
         self.config = config
         self.step = config.step
-        self.workers = workers if workers is not None else 1
+        self.workers = workers if workers is not None else default_workers()
         self._cache: tuple[Portrait, WarpRig] | None = None
 
     def rig(self, portrait: Portrait) -> WarpRig:
