@@ -37,8 +37,9 @@ def test_same_inputs_give_identical_frames(portrait):
     controls = lively(30)
     first = np.concatenate(list(WarpAnimator(workers=1).frames(portrait, controls, chunk=7)))
     second = np.concatenate(list(WarpAnimator(workers=2).frames(portrait, controls, chunk=30)))
+    third = np.concatenate(list(WarpAnimator(workers=3).frames(portrait, controls, chunk=4)))
     assert first.shape == (30, 256, 256, 3) and first.dtype == np.uint8
-    assert np.array_equal(first, second)
+    assert np.array_equal(first, second) and np.array_equal(first, third)
     assert np.abs(np.diff(first.astype(np.int16), axis=0)).mean() > 0.1  # and the frames do move
 
 

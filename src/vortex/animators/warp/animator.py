@@ -437,17 +437,20 @@ class WarpAnimator:
             raise InvalidInputError("controls contain NaN or infinite values")
         rig = self.rig(portrait)
         total = controls.frames
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="warp") if self.workers > 1 else None
+        # The calling thread renders its share too (frames 0, n, 2n, ...), helpers the rest, so a
+        # block of one frame (a slot's first) renders at once, with no hand-off to a new thread.
+        n = min(self.workers, chunk)
+        pool = ThreadPoolExecutor(n - 1, thread_name_prefix="warp") if n > 1 else None
         try:
             for start in range(0, total, chunk):
                 rows = controls.values[start : start + chunk]
                 out = np.empty((len(rows),) + rig.image.shape, np.uint8)
-                if pool is None:
-                    for i, row in enumerate(rows):
-                        render_frame(rig, row, out[i])
-                else:
-                    for done in [pool.submit(render_frame, rig, row, out[i]) for i, row in enumerate(rows)]:
-                        done.result()
+                helped = [] if pool is None else [pool.submit(render_frame, rig, rows[i], out[i])
+                                                  for i in range(len(rows)) if i % n]
+                for i in range(0, len(rows), 1 if pool is None else n):
+                    render_frame(rig, rows[i], out[i])
+                for done in helped:
+                    done.result()
                 yield out
         finally:
             if pool is not None:
