@@ -93,7 +93,11 @@ class NativeStderr:
         except OSError:
             pass
         os.close(self._write_fd)
-        if self._reader is not None:
+        from vortex.signals import stop_received
+
+        # The reader needs the GIL to drain the pipe; after a stop signal, stage threads that
+        # cannot stop may hold it, and the process must end within 2 s: a late native line is lost.
+        if self._reader is not None and stop_received() is None:
             self._reader.join(timeout=1.0)
         if self._saved_stream is not None:
             replaced, sys.stderr = sys.stderr, self._saved_stream

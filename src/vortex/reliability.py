@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
+import queue
 import random
 import threading
 import time
@@ -106,7 +108,8 @@ class StageTimeouts:
         return getattr(self, stage, self.actor)
 
 
-_live_threads: set[threading.Thread] = set()
+_live_threads: set["StageThread"] = set()
+"""Stage threads queued or running; each removes itself when its work ends."""
 _live_lock = threading.Lock()
 _exit_hook_registered = False
 EXIT_WAIT_S = 120.0
@@ -114,6 +117,25 @@ EXIT_WAIT_S = 120.0
 STOP_GRACE_S = 1.5
 """How long a stopped stage may take to clean up before its slot reports the stop anyway: every
 stage ends (or is abandoned, writing nothing more that stays) within 2 s of a stop request."""
+
+
+class StageThread(threading.Thread):
+    """A daemon thread for one stage; ``ended`` is set when its work is over, and can be waited
+    for even before the thread has started (see ``start_stage_thread``)."""
+
+    def __init__(self, target: Callable[..., Any], args: tuple, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._work = (target, args)
+        self.ended = threading.Event()
+
+    def run(self) -> None:
+        target, args = self._work
+        try:
+            target(*args)
+        finally:
+            with _live_lock:
+                _live_threads.discard(self)
+            self.ended.set()
 
 
 def join_stage_threads(timeout: float = 60.0) -> bool:
@@ -128,40 +150,60 @@ def join_stage_threads(timeout: float = 60.0) -> bool:
     end = time.monotonic() + timeout
     while True:
         with _live_lock:
-            threads = [t for t in _live_threads if t.is_alive()]
+            threads = list(_live_threads)
         if not threads:
             return True
         left = end - time.monotonic()
         if left <= 0:
             return False
-        threads[0].join(left)
+        threads[0].ended.wait(left)
 
 
 def stage_threads_alive() -> bool:
-    """Whether a stage thread (or a render producer) is still running."""
+    """Whether a stage thread is queued or still running."""
     with _live_lock:
-        return any(t.is_alive() for t in _live_threads)
+        return bool(_live_threads)
 
 
-def start_stage_thread(target: Callable[..., Any], *args: Any, name: str = "vortex-stage") -> threading.Thread:
-    """Start ``target(*args)`` on a daemon thread that ``join_stage_threads`` and
-    ``stage_threads_alive`` know about (so nothing exits blindly under it)."""
-    global _exit_hook_registered
+_to_start: "queue.SimpleQueue[StageThread]" = queue.SimpleQueue()
+_starter: threading.Thread | None = None
+_starter_lock = threading.Lock()
 
-    def tracked() -> None:
-        try:
-            target(*args)
-        finally:
-            with _live_lock:
-                _live_threads.discard(threading.current_thread())
 
-    thread = threading.Thread(target=tracked, name=name, daemon=True)
+def _start_queued() -> None:
+    while True:
+        _to_start.get().start()
+
+
+def _forget_starter() -> None:
+    """In a forked child the starter thread does not exist: the first stage starts a new one."""
+    global _starter, _to_start
+    _starter, _to_start = None, queue.SimpleQueue()
+
+
+os.register_at_fork(after_in_child=_forget_starter)
+
+
+def start_stage_thread(target: Callable[..., Any], *args: Any, name: str = "vortex-stage") -> StageThread:
+    """Run ``target(*args)`` on a daemon ``StageThread`` that ``join_stage_threads`` and
+    ``stage_threads_alive`` know about (so nothing exits blindly under it).
+
+    The thread is started by a starter thread, not by the caller: ``Thread.start`` waits until
+    the new thread runs, and with busy stage threads holding the GIL on a loaded machine that
+    took 0.1-0.3 s per stage; the event loop starts three or four stages at once, and a Ctrl-C
+    arriving then was handled only after all of them had started (up to 0.9 s of a 2 s stop)."""
+    global _exit_hook_registered, _starter
+    thread = StageThread(target, args, name)
     with _live_lock:
         _live_threads.add(thread)
         if not _exit_hook_registered:
             atexit.register(join_stage_threads, EXIT_WAIT_S)
             _exit_hook_registered = True
-    thread.start()
+    with _starter_lock:
+        if _starter is None:  # once per process: the only start anyone waits for
+            _starter = threading.Thread(target=_start_queued, name="vortex-stage-starter", daemon=True)
+            _starter.start()
+        _to_start.put(thread)
     return thread
 
 
@@ -224,7 +266,11 @@ async def run_stage(
         limit = deadline.limit(timeout)
         call = _ThreadCall(fn, args, kwargs, f"vortex-{stage}")
         try:
-            return await asyncio.wait_for(call.future, limit)
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+            # stage's result does, so after Ctrl-C the slot went on to its next stage (a stop
+            # took 2 s and more under load); asyncio.timeout always lets the cancellation through.
+            async with asyncio.timeout(limit):
+                return await call.future
         except DeadlineExceededError:  # raised by the stage itself (it checks the deadline between chunks)
             raise
         except TimeoutError:
@@ -257,7 +303,7 @@ def _stop_and_join(call: _ThreadCall, stop: threading.Event | None, grace: float
     if stop is None:
         return
     stop.set()
-    call.thread.join(grace)
+    call.thread.ended.wait(grace)
 
 
 def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | None = None,

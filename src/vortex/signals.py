@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import os
 import signal
 import sys
@@ -55,6 +56,22 @@ class Interrupted(KeyboardInterrupt):
 
 
 _active: "StopOnSignals | None" = None
+_stop_signal: int | None = None
+
+
+def _note_stop(signum: int) -> None:
+    """Remember that the process is stopping, and stop collecting garbage: a full collection of
+    a loaded pipeline's heap took 0.4-0.8 s on a loaded machine, in the middle of a 2 s stop, and
+    the process ends without needing the memory back."""
+    global _stop_signal
+    if _stop_signal is None:
+        _stop_signal = signum
+    gc.disable()
+
+
+def stop_received() -> int | None:
+    """The stop signal this process received (it is ending), or None."""
+    return _stop_signal
 
 
 class StopOnSignals:
@@ -85,6 +102,7 @@ class StopOnSignals:
         if self.received is not None:
             return  # already stopping: let the cleanup finish
         self.received = signum
+        _note_stop(signum)
         if self._cancel is not None:
             self._cancel()
         else:
@@ -108,6 +126,7 @@ class StopOnSignals:
         def on_signal(signum: int) -> None:
             if self.received is None:
                 self.received = signum
+                _note_stop(signum)
                 task.cancel()
 
         installed = []

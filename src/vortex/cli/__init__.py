@@ -179,8 +179,11 @@ def entry() -> None:
     """Run the command line and exit; never wait on a stage thread that cannot stop."""
     code = main()
     from vortex.reliability import stage_threads_alive
+    from vortex.signals import stop_received
 
-    if stage_threads_alive():
+    # After a stop signal, never finalize the interpreter: tearing down a loaded pipeline's
+    # modules took seconds on a loaded machine (with threads that started late still running).
+    if stop_received() is not None or stage_threads_alive():
         from vortex.signals import exit_process
 
         exit_process(code)

@@ -107,7 +107,7 @@ class SlotRun:
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a result
             self.outputs.abort()
             if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                sampler.stop()
+                sampler.cancel()
                 raise
             error = typed_error(exc)
         result = self.make_result(recipe, error, sampler.stop())
