@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,17 @@ def test_subprocess_exit_code_and_one_line_error(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("vortex: error: unknown voice 'zzz'")
+
+
+def test_a_run_leaves_nothing_in_the_temp_directory(tmp_path):
+    """A real process speaking with Kokoro (ONNX Runtime) and espeak: its temp directory is as
+    empty afterwards as before (ONNX Runtime's telemetry wrote a ".ses" file there on every run)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch), PYTHONPATH=os.pathsep.join(sys.path))
+    env.pop("ORT_DISABLE_TELEMETRY", None)  # what a user's shell has: Vortex must not rely on it
+    done = subprocess.run([sys.executable, "-m", "vortex.cli", "say", "Hello there, Morty.", "--voice", "rick_c137",
+                           "--quiet", "-o", str(tmp_path / "hi.wav")], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sf.info(str(tmp_path / "hi.wav")).frames > 0
+    assert sorted(p.name for p in scratch.rglob("*")) == []
