@@ -37,7 +37,10 @@ STAGES = {  # name -> (arguments, the JSON event that shows the stage is running
     "animation": (["--script", "Hi there, Morty.", "--prompt", "alien", "--duration", "300"],
                   {"event": "progress", "task": "animation"}),
 }
-BUSY = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+BUSY = ("import os, time\nparent, end = os.getppid(), time.monotonic() + {seconds}\n"
+        "while time.monotonic() < end and os.getppid() == parent:\n    for _ in range(100_000):\n        pass\n")
+"""A busy process: it ends on its own after ``seconds``, or as soon as the benchmark has died."""
+BUSY_SECONDS = 1800
 
 
 def make_media(folder: Path) -> None:
@@ -91,7 +94,7 @@ def stop_once(stage: str, signum: int, media: Path) -> dict:
 
 def measure(stages: list[str], signals: list[str], runs: int, load: int) -> dict:
     """``runs`` stops per stage and signal while ``load`` busy processes run: max, p95, p50."""
-    busy = [subprocess.Popen([sys.executable, "-c", BUSY.format(seconds=3600)]) for _ in range(load)]
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY.format(seconds=BUSY_SECONDS)]) for _ in range(load)]
     try:
         with tempfile.TemporaryDirectory(prefix="vortex-bench-media-") as media:
             make_media(Path(media))
@@ -110,6 +113,7 @@ def measure(stages: list[str], signals: list[str], runs: int, load: int) -> dict
                         "p95_s": round(float(np.percentile(seconds, 95)), 3) if seconds.size else None,
                         "p50_s": round(float(np.percentile(seconds, 50)), 3) if seconds.size else None,
                         "over_2_s": int((seconds >= 2.0).sum()),
+                        "each_s": sorted(round(float(x), 3) for x in seconds),
                         "wrong_exit_status": sum(r.get("rc") != 128 + signum for r in done),
                         "left_behind": sorted({p for r in done for p in r.get("left", [])}),
                         "errors": [r["error"] for r in done if "error" in r],
