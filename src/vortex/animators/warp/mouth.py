@@ -9,11 +9,12 @@ plus ``WarpConfig.teeth_margin`` (never pure white).
 Layers, back to front, all in a small box and anti-aliased under the lips (the lips themselves
 are the warped photo, never painted):
 - the cavity, darker with depth (distance in from the lips) and under the upper teeth;
-- a tongue low in the mouth once the jaw opens;
+- a tongue low in the mouth once the jaw opens past a middling gap (``TONGUE_FROM``);
 - lower teeth rising from the lower lip when the mouth is wide open;
 - upper teeth hanging from the upper lip on a dental arch (incisors widest, foreshortened towards
-  the corners, where they fade into shadow), with dark separations, a gum line above them and a
-  slightly uneven biting edge; how much shows follows the opening and the lip shape;
+  the corners, where they fade into shadow), with dark separations, a gum line above them once
+  the mouth is wide open (``GUMS_FROM``) and a slightly uneven biting edge; how much shows
+  follows the opening and the lip shape;
 - a photo that already shows its teeth (open at rest) lends them: its own teeth patch, carried by
   the upper lip, replaces the drawn upper teeth.
 """
@@ -33,6 +34,17 @@ TOOTH_WIDTHS = (0.085, 0.068, 0.062, 0.058, 0.056)
 LOWER_TOOTH_WIDTHS = (0.055, 0.05, 0.052, 0.054)
 ARCH_RADIUS = 0.42
 """Radius of the dental arch in IOD (about 2.6 cm on a 6.3 cm eye distance)."""
+GUMS_FROM = 0.24
+"""Lip gap (IOD) past which the upper gums start to show (full 0.1 IOD later). In speech the upper
+lip covers them; a lip-coloured band under it from the first parting moved the inner lip edge
+that a viewer (and mediapipe) reads down by the band's height: at jaw_open 0.5 (gap ~0.18 IOD)
+the same rig geometry read 6-19% narrower (procedural slots of bench_lipsync) than under the
+interior before the photo-realism work, which had no gums."""
+TONGUE_FROM = 0.14
+"""Lip gap (IOD) past which the tongue starts to show (full 0.12 IOD later). Its lit top near
+the lower lip, from a small opening on, read as part of the lower lip and narrowed middling gaps."""
+CAVITY_FALLOFF = 0.03
+"""Distance (IOD) in from the lips over which the cavity falls from its lit edge to its dark depth."""
 
 
 @dataclass(frozen=True)
@@ -163,9 +175,11 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
     lower = _lip_curve(np.stack([inner[0], inner[7], inner[6], inner[5], inner[4]]) - origin, xs[0])[None, :]
     local_gap = np.maximum(lower - upper, 0.0)
 
-    # Cavity: darker with depth (distance in from the lips, relative to the opening) and in the
-    # upper back, under the teeth and palate.
-    depth = np.clip(np.minimum(ys - upper, lower - ys) / np.maximum(0.5 * local_gap, 1.0), 0, 1)
+    # Cavity: darker with depth (distance in from the lips) and in the upper back, under the teeth
+    # and palate. The light falls off within CAVITY_FALLOFF of the lips whatever the opening:
+    # a ramp over half the gap drew the lower lip's inner edge as a long soft gradient that read
+    # as lip, narrowing the gap a viewer (and mediapipe) sees.
+    depth = np.clip(np.minimum(ys - upper, lower - ys) / max(CAVITY_FALLOFF * iod, 1.0), 0, 1)
     shade = (1.0 - 0.65 * depth) * (1.0 - 0.35 * across**2)
     layer = np.empty(shape + (3,), np.float32)
     layer[:] = style.cavity
@@ -178,7 +192,7 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return
 
-    open_share = float(np.clip((gap - 0.07 * iod) / (0.12 * iod), 0.0, 1.0))
+    open_share = float(np.clip((gap - TONGUE_FROM * iod) / (0.12 * iod), 0.0, 1.0))
     if open_share > 0:  # the tongue, low in the mouth, its back in shadow
         mouth_w = float(np.linalg.norm(inner[4] - inner[0]))
         bottom = float(lower[0, int(np.clip(round(cx), 0, shape[1] - 1))])
@@ -214,10 +228,14 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         edge = edge - 0.12 * tooth_len * notch  # rounded tooth corners leave small notches at the edge
         teeth = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across**3, 0.0, 1.0)
         seps = _separations(xs[:1], cx, edges, 0.005 * iod)
-        lip_shadow = 1.0 - 0.25 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
+        # The upper lip's shadow on the teeth, kept light: at 25% it dimmed the teeth right under
+        # the lip towards the lip's own brightness and the edge read lower (0.060 vs 0.063 face
+        # heights on bench_lipsync slot 0's "and").
+        lip_shadow = 1.0 - 0.1 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
         tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
         teeth_rgb = _in_mouth_light(style, tone)
-        gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * min(1.0, gap / (0.2 * iod))
+        gum_share = float(np.clip((gap - GUMS_FROM * iod) / (0.1 * iod), 0.0, 1.0))
+        gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * gum_share
         teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
     layer += (teeth_rgb - layer) * teeth[..., None]
 
