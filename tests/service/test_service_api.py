@@ -109,7 +109,9 @@ def test_cancel_a_queued_and_a_running_slot(http, small_recipe, wait_for, server
     running = http.post("/v1/slots", json=small_recipe(seed=11, duration=8.0)).json()["id"]
     queued = http.post("/v1/slots", json=small_recipe(seed=12)).json()["id"]
     assert http.delete(f"/v1/slots/{queued}").json()["status"] == "cancelled"
-    while http.get(f"/v1/slots/{running}").json()["status"] != "running":
+    deadline = time.monotonic() + 300  # bounded: a slot that never reports "running" fails here, not at CI's limit
+    while (status := http.get(f"/v1/slots/{running}").json()["status"]) != "running":
+        assert status == "queued" and time.monotonic() < deadline, f"the slot went {status!r} without being seen running"
         time.sleep(0.05)
     assert http.delete(f"/v1/slots/{running}").json()["status"] == "cancelled"
     for slot_id in (queued, running):
