@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from vortex.animators.liveportrait.recipe import golden_dir
 from vortex.devicecheck.runner import Budget, Step, run_steps
 from vortex.devices import nvidia_driver_present
 
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow  # LivePortrait on the CPU: 3 frames at several seconds each on an idle 2-core box
 @pytest.mark.skipif(nvidia_driver_present(), reason="an NVIDIA driver is present: there the check is the GPU run")
+@pytest.mark.skipif(golden_dir() is None, reason="LivePortrait golden data not found (its recipe weights are the check's LivePortrait step): "
+                    "expected <repo>/../shared/liveportrait or $VORTEX_LIVEPORTRAIT_GOLDEN")
 def test_without_a_gpu_the_script_says_so_in_one_line_and_runs_the_cpu_parts(tmp_path):
     env = {**os.environ, "VORTEX_PYTHON": sys.executable}
     # A generous budget: on a loaded 2-core CI box the CPU part may take minutes; nothing is skipped.
