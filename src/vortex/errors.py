@@ -53,3 +53,8 @@ class DeadlineExceededError(VortexError, TimeoutError):
     """A stage timeout or the slot's overall deadline passed before the work finished."""
 
     exit_code = 3
+
+
+class StageStoppedError(DeadlineExceededError):
+    """A stage gave up because its slot was stopped by something else (another stage's timeout
+    or failure, the deadline, a cancel): a consequence, never the slot's reported cause."""

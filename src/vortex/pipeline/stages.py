@@ -10,7 +10,7 @@ import numpy as np
 
 from vortex.actors.portrait import Portrait
 from vortex.devices import is_cuda_oom
-from vortex.errors import CudaOutOfMemoryError, InvalidInputError, VortexError
+from vortex.errors import CudaOutOfMemoryError, InvalidInputError, StageStoppedError, VortexError
 from vortex.progress import Progress
 from vortex.recipe import VisualTrack
 
@@ -40,9 +40,10 @@ async def all_or_nothing(*awaitables) -> list:
         if not task.done():
             task.cancel()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)  # retrieves every exception
-    for task, outcome in zip(tasks, outcomes):  # in order, so the first stage's error wins a tie
-        if not task.cancelled() and isinstance(outcome, BaseException):
-            raise outcome
+    failures = [o for t, o in zip(tasks, outcomes) if not t.cancelled() and isinstance(o, BaseException)]
+    # The cause wins over stages that merely stopped because of it; then the first stage's error.
+    for failure in sorted(failures, key=lambda f: isinstance(f, StageStoppedError)):
+        raise failure
     return outcomes
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from vortex.errors import DeadlineExceededError
+from vortex.errors import StageStoppedError
 from vortex.progress import Progress
 
 
@@ -27,7 +27,7 @@ class StoppableProgress(Progress):
 
     def check(self, stage: str) -> None:
         if self._stop.is_set():
-            raise DeadlineExceededError(f"{stage} stopped")
+            raise StageStoppedError(f"{stage} stopped")
 
     @contextmanager
     def task(self, name: str, total: float, unit: str = "it"):
@@ -42,7 +42,7 @@ class _StoppableTask:
     def advance(self, amount: float = 1) -> None:
         self._task.advance(amount)
         if self._stop.is_set():
-            raise DeadlineExceededError(f"{self._name} stopped")
+            raise StageStoppedError(f"{self._name} stopped")
 
     def close(self) -> None:
         self._task.close()
@@ -52,7 +52,7 @@ class StopQueue:
     """A FIFO between two stage threads whose blocking calls give up once the slot is stopped.
 
     ``maxsize`` bounds what may wait (0: unbounded, for small items such as Controls rows and
-    audio); ``put`` and ``get`` poll ``stop`` and raise ``DeadlineExceededError`` when it is set,
+    audio); ``put`` and ``get`` poll ``stop`` and raise ``StageStoppedError`` (a ``DeadlineExceededError``) when it is set,
     so a stage blocked on a stopped neighbour ends at once instead of hanging.
     """
 
@@ -66,7 +66,7 @@ class StopQueue:
     def put(self, item) -> None:
         while True:
             if self._stop.is_set():
-                raise DeadlineExceededError(f"{self._name} stopped")
+                raise StageStoppedError(f"{self._name} stopped")
             try:
                 self._queue.put(item, timeout=0.05)
                 return
@@ -78,7 +78,7 @@ class StopQueue:
         try:
             while True:
                 if self._stop.is_set():
-                    raise DeadlineExceededError(f"{self._name} stopped")
+                    raise StageStoppedError(f"{self._name} stopped")
                 try:
                     return self._queue.get(timeout=0.05)
                 except queue.Empty:
