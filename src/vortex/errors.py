@@ -14,9 +14,24 @@ class VortexError(Exception):
 
 
 class InvalidInputError(VortexError, ValueError):
-    """The request itself is wrong (empty text, unknown voice, unreadable file...)."""
+    """The request itself is wrong (empty text, unknown voice, unreadable file...).
+
+    Its message is always one line: messages quote what the user gave (a file name, a field's
+    text), and a name with a newline or another control character in it must not split the
+    line a script or a log reader takes as the error, so such characters are written escaped
+    (``\\n``)."""
 
     exit_code = 2
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(_one_line(str(message)), *args)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters (newlines, tabs, escapes) written as Python escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class MissingResourceError(VortexError):

@@ -56,6 +56,7 @@ def test_any_json_value_is_a_recipe_or_one_line(data):
 @SETTINGS
 @example(("audio_track", "speed"), 10**400)  # found by this test: math.isfinite overflowed on a huge int
 @example(("slot", "duration_sec"), -(10**5000))
+@example(("audio_track", "audio_file"), "0\n")  # found by this test: a file name's newline split the error line
 @given(st.sampled_from(FIELDS), json_values)
 def test_a_valid_recipe_with_any_field_replaced_is_a_recipe_or_one_line(path, value):
     data = copy.deepcopy(VALID)
