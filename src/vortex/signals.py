@@ -57,16 +57,29 @@ class Interrupted(KeyboardInterrupt):
 
 _active: "StopOnSignals | None" = None
 _stop_signal: int | None = None
+_gc_was_enabled = True
 
 
 def _note_stop(signum: int) -> None:
     """Remember that the process is stopping, and stop collecting garbage: a full collection of
     a loaded pipeline's heap took 0.4-0.8 s on a loaded machine, in the middle of a 2 s stop, and
     the process ends without needing the memory back."""
-    global _stop_signal
+    global _stop_signal, _gc_was_enabled
     if _stop_signal is None:
         _stop_signal = signum
+        _gc_was_enabled = gc.isenabled()
     gc.disable()
+
+
+def end_stop() -> None:
+    """Forget a handled stop: garbage collection as it was before it, ``stop_received()`` None.
+
+    For a caller that goes on living after a command was stopped (``vortex.cli.main`` called in
+    a long-running process); the command line itself exits instead (``exit_process``)."""
+    global _stop_signal
+    if _stop_signal is not None and _gc_was_enabled:
+        gc.enable()
+    _stop_signal = None
 
 
 def stop_received() -> int | None:

@@ -128,6 +128,20 @@ class _LogLines(logging.Handler):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command in this process and return its exit code.
+
+    A stop signal's process-wide state (garbage collection paused, ``stop_received()``) is undone
+    before returning, so a long-lived caller goes on normally; ``entry``, the ``vortex`` command,
+    keeps it to end the process without finalizing it."""
+    from vortex.signals import end_stop
+
+    try:
+        return _main(argv)
+    finally:
+        end_stop()
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -177,7 +191,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def entry() -> None:
     """Run the command line and exit; never wait on a stage thread that cannot stop."""
-    code = main()
+    code = _main()
     from vortex.reliability import stage_threads_alive
     from vortex.signals import stop_received
 
