@@ -127,8 +127,8 @@ def test_bad_inputs_raise_typed_errors(portrait):
 
 
 def test_two_frames_render_at_once_only_where_two_cores_may_run():
-    """The default render workers follow the CPUs the process may use (a Ray worker pinned to
-    one CPU renders one frame at a time); checked in a fresh interpreter pinned to one core."""
+    """The default render workers follow the CPUs the process may use (a process pinned to one
+    CPU renders one frame at a time); checked in a fresh interpreter pinned to one core."""
     import os
     import subprocess
     import sys
@@ -139,6 +139,18 @@ def test_two_frames_render_at_once_only_where_two_cores_may_run():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
     assert WarpAnimator().workers == (2 if len(os.sched_getaffinity(0)) >= 2 else 1)
+
+
+def test_a_container_cpu_quota_counts_as_whole_cpus(tmp_path):
+    """cgroup v2 ``cpu.max`` as Docker's --cpus writes it: quota and period in microseconds."""
+    from vortex.cpus import quota_cpus
+
+    cpu_max = tmp_path / "cpu.max"
+    for text, cpus in (("max 100000\n", None), ("100000 100000\n", 1), ("150000 100000\n", 2),
+                       ("50000 100000\n", 1), ("400000 100000\n", 4)):
+        cpu_max.write_text(text)
+        assert quota_cpus(cpu_max) == cpus, text
+    assert quota_cpus(tmp_path / "absent") is None
 
 
 def test_frames_do_not_depend_on_the_blas_thread_count():

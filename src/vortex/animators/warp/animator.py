@@ -17,7 +17,6 @@ move. The mouth interior and closing lids are then painted in small boxes of the
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
@@ -62,6 +61,7 @@ from vortex.animators.warp.rig import (
     face_frame,
     smile_gain,
 )
+from vortex.cpus import usable_cpus
 from vortex.errors import InvalidInputError
 from vortex.motion.controls import CHANNEL_INDEX, Controls
 
@@ -382,14 +382,17 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
     return value
 
 
+MAX_RENDER_WORKERS = 2
+"""Frames rendered at once at most: in a slot the encoder (two x264 threads and the YUV
+conversion) takes about as much CPU per frame as rendering, so two render workers and the
+encoder already fill two cores, and more workers would only queue frames for the encoder."""
+
+
 def default_workers() -> int:
-    """Frames rendered at once: 2, or 1 where the process may run on one core only (``taskset``,
-    a container's cpuset), where a second worker would only take turns with the first."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
+    """Frames rendered at once: one per CPU the process may use (``usable_cpus``: its affinity,
+    its container's quota, the CPUs its Ray worker reserved), at most ``MAX_RENDER_WORKERS``.
+    On one CPU a second worker would only take turns with the first."""
+    return min(usable_cpus(), MAX_RENDER_WORKERS)
 
 
 class WarpAnimator:
@@ -400,7 +403,7 @@ class WarpAnimator:
     upsampled before the single full-resolution remap). ``workers`` frames of a chunk render
     concurrently (OpenCV and NumPy release the GIL); every frame depends only on its own
     Controls row, so the output is identical for any number of workers. The default
-    (``default_workers``) is 2 where the process may use two cores, else 1: in a slot the
+    (``default_workers``) is one per CPU the process may use, at most 2: in a slot the
     renderer shares the machine with the encoder, and with one render thread (its frames partly
     Python holding the GIL, only the remaps split over OpenCV's threads) a core idled whenever
     the encoder had caught up with it.
