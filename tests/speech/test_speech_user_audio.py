@@ -29,3 +29,26 @@ def test_human_recording_without_transcript_is_timed_by_whisper_with_every_closu
     for ref in reference:
         assert any(p.start <= ref.end + slack and p.end >= ref.start - slack for p in found), (ref, found)
     assert np.isclose(speech.duration, waveform.size / 24000, atol=1 / 24000)
+
+
+def test_a_noisy_recording_gets_the_same_transcript_every_time():
+    """Whisper's default re-decodes a poor window by sampling, which differs run to run; the
+    product decodes at temperature 0 only, so the same recording gives the same timeline.
+
+    The clip is a synthesized sentence under seeded white noise at -8 dB SNR (at 24 kHz), where the
+    library's default settings do fall back to sampling (checked here, so the test is not
+    vacuous; they gave three different transcripts in three calls when this was written)."""
+    from vortex.media.audio import resample
+    from vortex.speech.external import _whisper_model, transcribe
+    from vortex.speech.hibari import HibariSpeech
+
+    waveform = HibariSpeech().synthesize("Peter picked a peck of pickled peppers, and the bakery sold bread by noon.",
+                                         voice="heart").waveform
+    noise = np.random.default_rng(1).standard_normal(len(waveform)).astype(np.float32)
+    noise *= np.sqrt(np.mean(waveform ** 2)) / 10 ** (-8 / 20)
+    noisy = (waveform + noise).astype(np.float32)
+    segments, _ = _whisper_model().transcribe(resample(noisy, 24000, 16000), language="en", beam_size=5,
+                                              condition_on_previous_text=False)
+    assert max(s.temperature for s in segments) > 0, "the library's default did not fall back to sampling here"
+    heard = {transcribe(noisy, 24000) for _ in range(3)}
+    assert len(heard) == 1, heard

@@ -66,6 +66,14 @@ def _check_stop(stop: threading.Event | None, what: str) -> None:
 def transcribe(waveform: np.ndarray, sample_rate: int, stop: threading.Event | None = None) -> str:
     """English transcript of a mono waveform with Whisper tiny.en (beam 5, no prompt carry-over).
 
+    One temperature, 0, so the same audio always gives the same transcript (and so the same
+    timeline and frames): faster-whisper's default re-decodes a window by *sampling* at
+    temperatures 0.2-1.0 when its beam result looks poor (compression ratio over 2.4 or mean
+    log-probability under -1, as on noisy recordings), and those samples differ from run to run:
+    the same sentence under noise at -5 dB came back as three different transcripts in three
+    calls. The cost is what the fallback sometimes rescues on bad audio; a wrong transcript still
+    aligns to the sound.
+
     ``stop`` is checked between Whisper's 30-second windows (its segments are decoded lazily),
     so a stopped slot does not transcribe a long recording to the end."""
     from vortex.media.audio import resample, validate_waveform
@@ -75,7 +83,8 @@ def transcribe(waveform: np.ndarray, sample_rate: int, stop: threading.Event | N
     model = _whisper_model()
     texts = []
     with _asr_lock:
-        segments, _ = model.transcribe(wave16, language="en", beam_size=5, condition_on_previous_text=False)
+        segments, _ = model.transcribe(wave16, language="en", beam_size=5, temperature=0.0,
+                                       condition_on_previous_text=False)
         for segment in segments:
             _check_stop(stop, "transcription")
             texts.append(segment.text.strip())
