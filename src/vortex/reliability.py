@@ -7,8 +7,9 @@ stage threads are daemons (a process that gives up on them can still exit at onc
 that writes files takes a ``threading.Event`` it polls between chunks; on a timeout or Ctrl-C the
 event is set and the caller waits (briefly) for the stage to remove its partial output.
 
-Retries are for ``TransientError`` only: invalid input, missing models or a deadline never get a
-second attempt, because repeating them cannot help.
+Retries (``retry_sync``, for loading backends) are for ``TransientError`` only: invalid input,
+missing models or a deadline never get a second attempt, because repeating them cannot help. A
+running stage is never retried: what it made has already gone on to the next stage.
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ class RetryPolicy:
         return base
 
 
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True)
@@ -94,18 +94,13 @@ class StageTimeouts:
     """Seconds each stage may take (None: no limit); the overall deadline applies on top.
 
     Motion has no limit of its own: it is planned chunk by chunk on the speech stage's thread,
-    as each speech chunk arrives, so ``speech`` bounds both.
+    as each speech chunk arrives, so ``speech`` bounds both; the animator's per-portrait
+    ``prepare`` runs under ``actor``'s, and the sinks under ``animation``'s.
     """
 
     speech: float | None = 300.0
     actor: float | None = 120.0
     animation: float | None = 900.0
-
-    def of(self, stage: str) -> float | None:
-        """The stage's limit; motion shares the speech stage's, ``prepare`` the actor's."""
-        if stage == "motion":
-            return self.speech
-        return getattr(self, stage, self.actor)
 
 
 _live_threads: set["StageThread"] = set()
@@ -246,52 +241,36 @@ async def run_stage(
     *args: Any,
     timeout: float | None = None,
     deadline: Deadline | None = None,
-    retry: RetryPolicy = NO_RETRY,
     stop: threading.Event | None = None,
     stop_grace: float = STOP_GRACE_S,
-    on_retry: Callable[[int, BaseException, float], None] | None = None,
     **kwargs: Any,
 ) -> T:
-    """Run one stage on a thread under its timeout and the deadline, retrying transient failures.
+    """Run one stage on a thread under its timeout and the deadline.
 
     On a timeout, the deadline or cancellation (Ctrl-C), ``stop`` is set and the stage thread
-    gets up to ``stop_grace`` seconds to clean up before the error propagates.
-    ``on_retry(attempt, error, delay)`` is told about each retry (for the slot's warnings).
+    gets up to ``stop_grace`` seconds to clean up before the error propagates. A stage is never
+    retried: its chunks have already gone on to the next stage (loading a backend is, with
+    ``retry_sync``).
     """
     deadline = deadline or Deadline(None)
-    rng = random.Random(0)
-    attempt = 1
-    while True:
-        deadline.check(stage)
-        limit = deadline.limit(timeout)
-        call = _ThreadCall(fn, args, kwargs, f"vortex-{stage}")
-        try:
-            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
-            # stage's result does, so after Ctrl-C the slot went on to its next stage (a stop
-            # took 2 s and more under load); asyncio.timeout always lets the cancellation through.
-            async with asyncio.timeout(limit):
-                return await call.future
-        except DeadlineExceededError:  # raised by the stage itself (it checks the deadline between chunks)
-            raise
-        except TimeoutError:
-            _stop_and_join(call, stop, stop_grace)
-            if deadline.expired:
-                raise DeadlineExceededError(f"the slot deadline of {deadline.seconds:g} s passed during {stage}") from None
-            raise DeadlineExceededError(f"{stage} took longer than its {timeout:g} s timeout") from None
-        except asyncio.CancelledError:
-            _stop_and_join(call, stop, stop_grace)
-            raise
-        except TransientError as exc:
-            if attempt >= retry.attempts:
-                raise
-            delay = retry.delay(attempt, rng)
-            left = deadline.remaining()
-            if left is not None and delay >= left:
-                raise
-            if on_retry is not None:
-                on_retry(attempt, exc, delay)
-            await asyncio.sleep(delay)
-            attempt += 1
+    deadline.check(stage)
+    call = _ThreadCall(fn, args, kwargs, f"vortex-{stage}")
+    try:
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+        # stage's result does, so after Ctrl-C the slot went on to its next stage (a stop
+        # took 2 s and more under load); asyncio.timeout always lets the cancellation through.
+        async with asyncio.timeout(deadline.limit(timeout)):
+            return await call.future
+    except DeadlineExceededError:  # raised by the stage itself (it checks the deadline between chunks)
+        raise
+    except TimeoutError:
+        _stop_and_join(call, stop, stop_grace)
+        if deadline.expired:
+            raise DeadlineExceededError(f"the slot deadline of {deadline.seconds:g} s passed during {stage}") from None
+        raise DeadlineExceededError(f"{stage} took longer than its {timeout:g} s timeout") from None
+    except asyncio.CancelledError:
+        _stop_and_join(call, stop, stop_grace)
+        raise
 
 
 def _stop_and_join(call: _ThreadCall, stop: threading.Event | None, grace: float) -> None:
@@ -306,9 +285,10 @@ def _stop_and_join(call: _ThreadCall, stop: threading.Event | None, grace: float
     call.thread.ended.wait(grace)
 
 
-def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> T:
-    """Blocking twin of ``run_stage``'s retry loop, for code that is not async."""
+def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | None = None) -> T:
+    """``fn()``, retried after a ``TransientError`` with ``retry``'s backoff, never sleeping past
+    ``deadline``: loading a backend from a network mount that stalls, a GPU another process holds
+    for a moment."""
     deadline = deadline or Deadline(None)
     rng = random.Random(0)
     for attempt in range(1, retry.attempts + 1):
@@ -319,5 +299,5 @@ def retry_sync(fn: Callable[[], T], retry: RetryPolicy, deadline: Deadline | Non
             left = deadline.remaining()
             if attempt >= retry.attempts or (left is not None and delay >= left):
                 raise
-            sleep(delay)
+            time.sleep(delay)
     raise AssertionError("unreachable")

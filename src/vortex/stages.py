@@ -51,6 +51,11 @@ class Animator(Protocol):
 
     name: str
 
+    def prepare(self, portrait: Portrait) -> None:
+        """Build the per-portrait state now (a slot does it beside speech, off the first frame's
+        path); kept for the last portrait seen, so ``frames`` of that portrait reuses it."""
+        ...
+
     def frames(self, portrait: Portrait, controls: Controls, chunk: int = 24) -> Iterator[np.ndarray]:
         """Yield uint8 [n, H, W, 3] chunks covering all ``controls.frames`` frames in order."""
         ...

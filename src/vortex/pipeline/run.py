@@ -42,7 +42,7 @@ from vortex.motion.planner import MotionStream
 from vortex.pipeline.duration import TAIL_SEC, SlotTimeline, check_script_length
 from vortex.pipeline.request import SlotProgress, SlotRequest
 from vortex.pipeline.result import SlotResult, SlotWarning
-from vortex.pipeline.stages import all_or_nothing, check_buffer, expression_spec, log_stage, prepare_animator, typed_error
+from vortex.pipeline.stages import all_or_nothing, check_buffer, expression_spec, log_stage, typed_error
 from vortex.pipeline.streaming import StopQueue, StoppableProgress
 from vortex.pipeline.user_audio import TIMELINE_SOURCES, source_rate, speech_from_waveform
 from vortex.recipe import DURATION_RANGE, Recipe, SlotSpec
@@ -239,7 +239,7 @@ class SlotRun:
     def prepare_animator(self, portrait: Portrait) -> Animator:
         """The resident animator with its per-portrait state built (off the first frame's path)."""
         animator = self.pipeline.animator_backend()
-        prepare_animator(animator, portrait)
+        animator.prepare(portrait)
         return animator
 
     async def cast_and_prepare(self, recipe: Recipe) -> tuple[Portrait, Animator]:

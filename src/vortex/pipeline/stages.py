@@ -1,4 +1,4 @@
-"""Small helpers of the slot's steps: preparing the animator, running branches all-or-nothing,
+"""Small helpers of the slot's steps: running branches all-or-nothing,
 the expression spec of a visual track, checking the caller's buffer, typing failures, stage logs."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from vortex.actors.portrait import Portrait
 from vortex.devices import is_cuda_oom
 from vortex.errors import CudaOutOfMemoryError, InvalidInputError, StageStoppedError, VortexError
 from vortex.progress import Progress
@@ -45,15 +44,6 @@ async def all_or_nothing(*awaitables) -> list:
     for failure in sorted(failures, key=lambda f: isinstance(f, StageStoppedError)):
         raise failure
     return outcomes
-
-
-def prepare_animator(animator, portrait: Portrait) -> None:
-    """Build the animator's per-portrait state now (it caches the last portrait it saw)."""
-    for name in ("prepare", "rig", "source"):
-        method = getattr(animator, name, None)
-        if callable(method):
-            method(portrait)
-            return
 
 
 def expression_spec(visual: VisualTrack):

@@ -159,6 +159,10 @@ class LivePortraitAnimator:
         return torch.autocast(device_type=nets.device.type, dtype=torch.float16, enabled=enabled)
 
     # -- source -----------------------------------------------------------------------------
+    def prepare(self, portrait: Portrait) -> None:
+        """Compute (and cache) the portrait's source state now."""
+        self.source(portrait)
+
     def source(self, portrait: Portrait) -> SourceState:
         """Features, pose and keypoints of the portrait; cached for the last portrait seen."""
         # The cache holds the portrait itself, so its id cannot be reused by another object.

@@ -424,6 +424,10 @@ class WarpAnimator:
         self.workers = workers if workers is not None else default_workers()
         self._cache: tuple[Portrait, WarpRig] | None = None
 
+    def prepare(self, portrait: Portrait) -> None:
+        """Build (and cache) the portrait's rig now."""
+        self.rig(portrait)
+
     def rig(self, portrait: Portrait) -> WarpRig:
         """The precomputed rig of ``portrait`` (the last one is cached)."""
         if self._cache is not None and self._cache[0] is portrait:

@@ -45,6 +45,10 @@ class TorchWarpAnimator:
         self.step = step
         self._cache: tuple[Portrait, WarpRig, dict] | None = None
 
+    def prepare(self, portrait: Portrait) -> None:
+        """Build (and cache) the portrait's rig and its tensors on the device now."""
+        self._prepared(portrait)
+
     def _prepared(self, portrait: Portrait) -> tuple[WarpRig, dict]:
         if self._cache is not None and self._cache[0] is portrait:
             return self._cache[1], self._cache[2]
