@@ -33,6 +33,12 @@ CASES = [
     ("example.com/docs", "IH G Z AE M P AH L  D AA T  K AA M  S L AE SH  D AA K S"),
     ("ann@example.org", "AE N  AE T  IH G Z AE M P AH L  D AA T  AO R G"),
     ("Zorblax", "Z AO R B L AE K S"),
+    # Names misaki's lexicons lack: read as the dictionary (and an American presenter) says them,
+    # not as hibari's OOV net did ("Ahmed" AA K M D, "Patel" P EY T AH L, "Siobhan" S IH AA B HH AH N).
+    ("Ahmed", "AA M EH D"),
+    ("Patel", "P AH T EH L"),
+    ("Siobhan", "SH IH V AO N"),
+    ("Alejandro's", "AA L EY HH AA N D R OW Z"),
     ("Glorptown", "G L AO R P T AW N"),
     ("I read it yesterday.", "AY  R EH D  IH T  Y EH S T ER D EY"),
     ("I will read it.", "AY  W IH L  R IY D  IH T"),

@@ -2,8 +2,9 @@
 
 The phonemes come from hibari's port of misaki (``hibari.g2p.G2P``, Apache-2.0): the misaki
 US lexicons, a part-of-speech tagger (so "read" and "live" get the right tense and sense), a
-normalizer for numbers, currency, dates, times, units and abbreviations, and a small ONNX net
-for words no lexicon has. Its alphabet is the one Kokoro-82M v1.0 was trained on for English
+normalizer for numbers, currency, dates, times, units and abbreviations. A word its lexicons
+lack (mostly names) is read from the CMU dictionary (``unknown_words``), and only a word that
+lacks too goes to hibari's small ONNX net. Its alphabet is the one Kokoro-82M v1.0 was trained on for English
 (``A I O W Y`` are the diphthongs eɪ aɪ oʊ aʊ ɔɪ, ``ʧ ʤ`` the affricates, ``T`` the flap,
 ``ᵊ`` a reduced schwa); the timeline spells those as the two IPA phones each stands for
 (``vortex.speech.timeline``). Web and e-mail addresses are rewritten to words first
@@ -100,12 +101,15 @@ _backend_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _backend():
-    """hibari's misaki-style English G2P (lexicons + part-of-speech tagger + out-of-vocabulary net)."""
+    """hibari's misaki-style English G2P (lexicons + part-of-speech tagger); words its lexicons
+    lack are read from the CMU dictionary, then by its out-of-vocabulary net (``unknown_words``)."""
     try:
         from hibari.g2p import G2P as MisakiG2P
     except ImportError as exc:
         raise MissingResourceError("hibari-tts is missing; install it with: pip install hibari-tts==0.2.1") from exc
-    return MisakiG2P(british=False)
+    from vortex.speech.unknown_words import UnknownWords
+
+    return MisakiG2P(british=False, oov=UnknownWords())
 
 
 _URL_RE = re.compile(r"^(?:(?:https?|ftp)://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|dev|edu|gov|co|uk|de|app)(?:/\S*)?$", re.I)
