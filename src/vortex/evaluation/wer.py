@@ -2,8 +2,8 @@
 
 WER = (substitutions + insertions + deletions) / reference words, counted by the edit distance
 between the two word sequences after both are normalised the same way (``normalise``: lower
-case, punctuation dropped, whole numbers, ordinals, dollars and percentages spelt out, a few
-titles expanded) and compounds
+case, punctuation dropped, a number and the letters after it split as Whisper's own normaliser
+splits them, whole numbers, ordinals, dollars and percentages spelt out, a few titles expanded) and compounds
 written open, closed or hyphenated made alike (``word_errors``), so spelling conventions
 ("45" for "forty-five", "Dr." for "doctor", "blue black" for "blue-black") are not errors.
 """
@@ -31,7 +31,12 @@ def normalise(text: str) -> list[str]:
     "40%" and "40 percent", "3rd" and "third" too)."""
     from hibari.g2p.numbers import cardinal, ordinal
 
-    text = re.sub(r"\$(\d[\d,]*)", r"\1 dollars", text.lower())
+    text = text.lower()
+    # Whisper's own EnglishNumberNormalizer rule: a space at a number/letter boundary, except
+    # before an ordinal or plural suffix ("10am" is "10 am", "14th" and "1990s" stay whole).
+    text = re.sub(r"([a-z])(\d)", r"\1 \2", text)
+    text = re.sub(r"(\d)(?!(?:st|nd|rd|th|s)\b)([a-z])", r"\1 \2", text)
+    text = re.sub(r"\$(\d[\d,]*)", r"\1 dollars", text)
     text = re.sub(r"(\d)\s?%", r"\1 percent", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
     text = re.sub(r"\d[\d,]*", lambda m: cardinal(int(m.group().replace(",", ""))), text)
