@@ -218,7 +218,11 @@ class VoiceBench:
                 }
             )
         )
-        return Take(speech.waveform, synth_s, False)
+        # Whisper hears the cached 16-bit take, not the float one: the two differ by quantization
+        # only, yet a transcript can change with it ("10 a.m." vs "10am", a name spelt two ways),
+        # and a fresh run must score what every later cached run scores.
+        wave, _ = soundfile.read(wav, dtype="float32")
+        return Take(wave, synth_s, False)
 
     def transcript(self, wave: np.ndarray) -> str:
         from vortex.speech.external import transcribe
