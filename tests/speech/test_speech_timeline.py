@@ -7,7 +7,7 @@ import pytest
 
 from vortex.speech.g2p import G2P, MAX_TOKENS, vocab
 from vortex.speech.speech import PAUSE
-from vortex.speech.timeline import PAUSE_SYMBOLS, STRESS_PRIMARY, TRAILING_MARKS, TimedToken, fold_tokens
+from vortex.speech.timeline import PAUSE_SYMBOLS, STRESS_PRIMARY, TRAILING_MARKS, TimedToken, fold_tokens, trim_pause_edges
 
 SPEECH_CONFTEST_TEXT_WORDS = [
     "Science", "is", "about", "asking", "the", "right", "questions", "and", "then", "answering", "them",
@@ -196,3 +196,22 @@ def test_invalid_requests_raise_invalid_input(speech_engine, kwargs, match):
 
     with pytest.raises(InvalidInputError, match=match):
         speech_engine.synthesize(**kwargs)
+
+
+def test_pause_edges_are_judged_where_each_phone_really_is():
+    """A word whose first phone starts in silence (a stop's closure) gives that silence to the
+    pause before it; the phones after it must still be judged at their own samples. They were
+    judged that many samples early: a silent final "t" was judged on the loud "n" before it and
+    lost more samples than it had (Kokoro's "chess tournament": a phone of -60 samples, then an
+    assertion in the chunk join)."""
+    frame = 240
+    quiet, loud = np.zeros(1, np.float32), np.full(1, 0.5, np.float32)
+    pieces = [(quiet, 4800), (quiet, 2400), (loud, 2400), (loud, 2400), (loud, 1200), (quiet, 1200), (quiet, 4800), (quiet, 4800)]
+    wave = np.concatenate([np.resize(kind, n) for kind, n in pieces])
+    folded = [("_", 4800, None, False), ("t", 4800, 0, False), ("ɜ", 2400, 0, True), ("n", 2400, 0, False), ("t", 4800, 0, False), ("_", 4800, None, False)]
+    trimmed = trim_pause_edges(folded, wave)
+    assert sum(p[1] for p in trimmed) == wave.size
+    assert all(p[1] > 0 for p in trimmed), trimmed
+    sound = np.nonzero(wave)[0]
+    assert abs(trimmed[0][1] - int(sound[0])) <= 2 * frame  # the closure's silence went to the pause
+    assert [p[1] for p in trimmed[2:4]] == [2400, 2400]  # phones away from pauses are untouched

@@ -140,7 +140,7 @@ def trim_pause_edges(
             if start > a:
                 item[1] -= start - a
                 items[i - 1][1] += start - a
-        starts[i + 1] = starts[i] + item[1]
+        starts[i + 1] = b  # the phone's end (its start may have moved into the pause before it)
     return [tuple(p) for p in items]
 
 
