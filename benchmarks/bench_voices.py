@@ -14,7 +14,7 @@ minute of audio, edge silence trimmed): the numbers that tell voices apart.
 Synthesis is the slow part on a shared 2-core box (Kokoro int8 runs at RTF 0.5-1.3), so audio is
 cached per (backend, voice recipe and speed, the G2P's phonemes of the sentence, the synthesis
 code) under ``$VORTEX_CACHE_DIR/bench_voices``: a new G2P, blend or synthesis step re-synthesizes,
-nothing else does.
+nothing else does. Transcripts are cached per (audio, the transcription code).
 
 usage:
   python benchmarks/bench_voices.py                       # every voice `vortex voices` offers, all sentences
@@ -164,6 +164,13 @@ def synthesis_code() -> str:
     return digest.hexdigest()[:16]
 
 
+def transcription_code() -> str:
+    """Digest of the module that runs Whisper: a change there (its decoding options) transcribes again."""
+    import vortex.speech.external as external
+
+    return hashlib.sha256(Path(external.__file__).read_bytes()).hexdigest()[:16]
+
+
 class VoiceBench:
     """Synthesizes (cached) and transcribes; one resident engine and Whisper model."""
 
@@ -227,7 +234,7 @@ class VoiceBench:
     def transcript(self, wave: np.ndarray) -> str:
         from vortex.speech.external import transcribe
 
-        digest = hashlib.sha256(np.asarray(wave, np.float32).tobytes()).hexdigest()[:24]
+        digest = hashlib.sha256(np.asarray(wave, np.float32).tobytes() + transcription_code().encode()).hexdigest()[:24]
         path = self.cache / f"asr-{digest}.txt"
         if path.exists():
             return path.read_text(encoding="utf-8")
