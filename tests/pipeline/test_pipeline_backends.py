@@ -130,3 +130,20 @@ def test_a_pipeline_imports_its_backends_code_before_any_slot_starts_threads():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == "['scipy.spatial', 'vortex.actors.procedural', 'vortex.animators.warp.animator']"
+
+
+def test_a_pipeline_turns_opencv_s_own_thread_pool_off():
+    """The slot's own threads are its parallelism; OpenCV's pool beside them only spin-waits.
+    Checked in a fresh interpreter, where OpenCV starts with its default pool."""
+    import os
+    import subprocess
+    import sys
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("on one core OpenCV starts without a pool")
+    probe = ("import cv2; before = cv2.getNumThreads(); from vortex.pipeline import VortexPipeline; "
+             "VortexPipeline(animator='warp', actor='procedural'); print(before, cv2.getNumThreads())")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split()[-2:])
+    assert before >= 2 and after == 1

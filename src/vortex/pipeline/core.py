@@ -13,6 +13,7 @@ import numpy as np
 from vortex.backends import BackendChoice, import_code
 from vortex.backends import get as backend_get
 from vortex.backends import load as load_backend
+from vortex.cpus import opencv_single_threaded
 from vortex.backends import names as backend_names
 from vortex.backends import select as select_backend
 from vortex.backends import speakers
@@ -54,6 +55,8 @@ class VortexPipeline:
     log_warnings: send each slot's warnings to the ``vortex.pipeline`` logger (the CLI prints
     them itself instead).
     Backends load on first use, or all at once with ``load()``; both are thread-safe.
+    Creating one turns OpenCV's thread pool off for the process (``opencv_single_threaded``):
+    the slot's own threads do the parallel work, the pool only spin-waited beside them.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class VortexPipeline:
         self._animator = None
         self._actor = flux_actor
         self._load_seconds: dict[str, float] = {}
+        opencv_single_threaded()  # the slot's stages are its parallelism (see vortex.cpus)
 
     # -- backends ---------------------------------------------------------------------------
 

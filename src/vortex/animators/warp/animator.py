@@ -17,7 +17,8 @@ move. The mouth interior and closing lids are then painted in small boxes of the
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -423,6 +424,9 @@ class WarpAnimator:
         self.step = config.step
         self.workers = workers if workers is not None else default_workers()
         self._cache: tuple[Portrait, WarpRig] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
+        self._pool_lock = threading.Lock()
 
     def prepare(self, portrait: Portrait) -> None:
         """Build (and cache) the portrait's rig now."""
@@ -445,9 +449,10 @@ class WarpAnimator:
         rig = self.rig(portrait)
         total = controls.frames
         # The calling thread renders its share too (frames 0, n, 2n, ...), helpers the rest, so a
-        # block of one frame (a slot's first) renders at once, with no hand-off to a new thread.
+        # block of one frame (a slot's first) renders at once, with no hand-off to another thread.
         n = min(self.workers, chunk)
-        pool = ThreadPoolExecutor(n - 1, thread_name_prefix="warp") if n > 1 else None
+        pool = self._helpers(n - 1) if n > 1 else None
+        helped: list[Future] = []
         try:
             for start in range(0, total, chunk):
                 rows = controls.values[start : start + chunk]
@@ -458,10 +463,22 @@ class WarpAnimator:
                     render_frame(rig, rows[i], out[i])
                 for done in helped:
                     done.result()
+                helped = []
                 yield out
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # stopped or failed mid-block: none of this call's frames renders on afterwards
+            for future in helped:
+                future.cancel()
+            wait(helped)
+
+    def _helpers(self, count: int) -> ThreadPoolExecutor:
+        """The resident helper threads (``count`` of them), started once, not per block: a slot
+        renders some 45 blocks. Calls from several threads at once share them."""
+        with self._pool_lock:
+            if self._pool is None or self._pool_size != count:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)  # work already given to it still finishes
+                self._pool, self._pool_size = ThreadPoolExecutor(count, thread_name_prefix="warp"), count
+            return self._pool
 
     def render_into(self, portrait: Portrait, controls: Controls, buffer: np.ndarray) -> None:
         """Write every frame into a caller's float32 [T, 3, H, W] buffer in [0, 1], in place."""
