@@ -6,14 +6,21 @@ about 40 s with speech, a procedural actor and an expression sequence. ``--quick
 the default voice, runs on hibari). Backends load once and stay resident, as in a server.
 Printed (JSON):
 
-- ``pipelined``, ``pipelined_one_render_worker`` (the same slot rendering one frame at a time,
+- ``pipelined``, ``pipelined_opencv_pool`` (the same slot with OpenCV's own thread pool on, as
+  before the engine turned it off: its threads spin-wait between calls),
+  ``pipelined_one_render_worker`` (the same slot rendering one frame at a time,
   as the engine did before two render workers) and ``staged`` (the same slot made stage by stage: all speech ∥ actor, then all
   motion, then rendering ∥ encoding, as the engine did before; built here from the public
   pieces, it is no engine of its own): wall seconds, wall / slot length, time to the first
   encoded frame after the request, CPU seconds of the process and CPU utilisation
-  CPU-s / (cores x wall), and whether all three MP4s have the same bytes;
+  CPU-s / (cores x wall), and whether all four MP4s have the same bytes; the first two also
+  ``threads`` (``ThreadCpu``): CPU-s by what each thread does (speech and motion, prepare,
+  render, YUV + muxing + AAC, native x264 threads, ...) and the utilisation before the first
+  frame, while frames render and after the last one is rendered (the encoder's tail), which
+  say where cores idle on a quiet machine;
 - ``per_frame_cpu_ms``: rendering and encoding measured apart (CPU time of the process while
-  only that runs, 240 frames at 512 px): rendering with two workers and with one, encoding an
+  only that runs, 240 frames at 512 px): rendering with two workers, with one and with
+  OpenCV's pool on, encoding an
   MP4 alone and an MP4 + HLS pair with one YUV conversion per frame and with one per sink;
 - ``memory`` (``--slots N``, default 20 quick slots, 3 with ``--quick``; 0 skips it): peak RSS of each of N slots
   made one after another in this process, to see it stay flat;
@@ -58,15 +65,115 @@ def recipe(quick: bool, seed: int = 1, voice: str = "rick_c137") -> dict:
     }
 
 
-def pipelined(pipeline, spec: dict, out: Path) -> dict:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    result = pipeline.generate_slot_sync(spec, output=out)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+ROLES = (("vortex-speech", "speech_and_motion"), ("vortex-actor", "actor"), ("vortex-load", "actor"),
+         ("vortex-prepare", "prepare"), ("vortex-animation", "render"), ("warp", "render"),
+         ("vortex-sinks", "yuv_mux_aac"), ("vortex-rss", "rss_sampler"), ("MainThread", "event_loop"))
+"""Python thread name prefixes -> what the thread does. Threads with no Python name are native:
+x264's encoder threads (and OpenCV's pool or ONNX Runtime's intra-op threads where those are on)."""
+
+
+class ThreadCpu:
+    """CPU time of each thread of this process over one slot, read from
+    ``/proc/self/task/*/schedstat`` every ``interval`` s and grouped by ``ROLES``, plus the
+    process's utilisation before the first frame, while frames render, and after the last one
+    (the encoder's tail). Its own thread's CPU is reported apart and left out of the rest."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import threading
+
+        self.interval, self.samples, self.names = interval, [], {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    @staticmethod
+    def _read() -> dict[int, float]:
+        cpu = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/schedstat") as fh:
+                    cpu[int(tid)] = int(fh.read().split()[0]) / 1e9
+            except (OSError, ValueError, IndexError):
+                pass  # the thread ended
+        return cpu
+
+    def _loop(self) -> None:
+        import threading
+
+        while True:
+            self.names.update({t.native_id: t.name for t in threading.enumerate() if t.native_id})
+            self.samples.append((time.perf_counter(), time.process_time(), self._read()))
+            if self._stop.wait(self.interval):
+                break
+
+    def __enter__(self) -> "ThreadCpu":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def role(self, tid: int) -> str:
+        name = self.names.get(tid)
+        if name is None:
+            return "native"
+        return next((role for prefix, role in ROLES if name.startswith(prefix)), "other")
+
+    def summary(self, start: float, first_frame_s: float | None) -> dict:
+        (t0, c0, first), (t1, c1, _) = self.samples[0], self.samples[-1]
+        seen: dict[int, float] = {}  # each thread's CPU in the run: last reading - first (0 if new)
+        render_end = t0
+        previous_render = 0.0
+        for at, _, cpu in self.samples:
+            for tid, value in cpu.items():
+                seen[tid] = value - first.get(tid, 0.0)
+            render = sum(v for tid, v in seen.items() if self.role(tid) == "render")
+            if render > previous_render:
+                render_end, previous_render = at, render
+        own = seen.pop(self._thread.native_id, 0.0)
+        roles: dict[str, float] = {}
+        for tid, value in seen.items():
+            roles[self.role(tid)] = roles.get(self.role(tid), 0.0) + value
+        process = c1 - c0 - own
+        roles["ended_threads"] = process - sum(roles.values())  # threads that ended between two readings
+
+        def utilisation(a: float, b: float) -> float | None:
+            inside = [(at, cpu) for at, cpu, _ in self.samples if a <= at <= b]
+            if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
+                return None
+            return round((inside[-1][1] - inside[0][1]) / (CORES * (inside[-1][0] - inside[0][0])), 3)
+
+        first_at = start + (first_frame_s or 0.0)
+        return {
+            "cpu_s_by_role": {k: round(v, 3) for k, v in sorted(roles.items(), key=lambda kv: -kv[1])},
+            "sampler_cpu_s": round(own, 3),
+            "utilisation_before_first_frame": utilisation(t0, first_at),
+            "utilisation_while_rendering": utilisation(first_at, render_end),
+            "utilisation_after_last_render": utilisation(render_end, t1),
+            "after_last_render_s": round(t1 - render_end, 3),
+        }
+
+
+def pipelined(pipeline, spec: dict, out: Path, threads: bool = False) -> dict:
+    sampler = ThreadCpu() if threads else None
+    if sampler is not None:
+        sampler.__enter__()
+    try:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        result = pipeline.generate_slot_sync(spec, output=out)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    finally:
+        if sampler is not None:
+            sampler.__exit__()
     result.raise_for_error()
     t = result.timings
-    return {"wall_s": round(wall, 3), "first_frame_s": t.get("first_frame"), "cpu_s": round(cpu, 3),
-            "busy_s": {k: t[k] for k in ("speech", "actor", "prepare", "motion", "animation", "encode") if k in t},
-            "slot_peak_rss_mb": result.peak_rss_mb, "frames": result.frames}
+    row = {"wall_s": round(wall, 3), "first_frame_s": t.get("first_frame"), "cpu_s": round(cpu, 3),
+           "busy_s": {k: t[k] for k in ("speech", "actor", "prepare", "motion", "animation", "encode") if k in t},
+           "slot_peak_rss_mb": result.peak_rss_mb, "frames": result.frames}
+    if sampler is not None:
+        row["threads"] = sampler.summary(wall0, t.get("first_frame"))
+        row["cpu_s"] = round(cpu - row["threads"]["sampler_cpu_s"], 3)
+    return row
 
 
 def staged(pipeline, spec: dict, out: Path) -> dict:
@@ -146,8 +253,15 @@ def per_frame_cpu(pipeline, frames: int = 240) -> dict:
         finally:
             animator.workers = default
 
+    import cv2
+
     render_cpu, rendered = render(animator.workers)
     render_one_cpu = render(1)[0]  # its frames dropped at once (the same as ``rendered``)
+    cv2.setNumThreads(-1)  # OpenCV's default pool, as before the engine turned it off
+    try:
+        render_pool_cpu = render(animator.workers)[0]
+    finally:
+        cv2.setNumThreads(1)
 
     def encode(tmp: Path, hls: bool, shared: bool) -> float:
         cpu0 = time.process_time()
@@ -172,7 +286,8 @@ def per_frame_cpu(pipeline, frames: int = 240) -> dict:
         return round(1000 * seconds / frames, 2)
 
     return {"frames": frames, "render_workers": animator.workers, "render_cpu_ms": ms(render_cpu),
-            "render_one_worker_cpu_ms": ms(render_one_cpu), "encode_cpu_ms": ms(encode_cpu),
+            "render_one_worker_cpu_ms": ms(render_one_cpu), "render_opencv_pool_cpu_ms": ms(render_pool_cpu),
+            "encode_cpu_ms": ms(encode_cpu),
             "encode_mp4_hls_cpu_ms": ms(shared_cpu), "encode_mp4_hls_separate_cpu_ms": ms(separate_cpu)}
 
 
@@ -202,8 +317,15 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
     length = spec["slot"]["duration_sec"]
     pipeline.generate_slot_sync(recipe(True, voice=voice), output=Path(tempfile.gettempdir()) / f"warm-{os.getpid()}.mp4")  # warm caches
     animator = pipeline.animator_backend()
+    import cv2
+
     with tempfile.TemporaryDirectory() as tmp:
-        new = pipelined(pipeline, spec, Path(tmp) / "pipelined.mp4")
+        new = pipelined(pipeline, spec, Path(tmp) / "pipelined.mp4", threads=True)
+        cv2.setNumThreads(-1)  # OpenCV's default pool, as before the engine turned it off
+        try:
+            pool = pipelined(pipeline, spec, Path(tmp) / "opencv_pool.mp4", threads=True)
+        finally:
+            cv2.setNumThreads(1)
         default_workers, animator.workers = animator.workers, 1
         try:  # the same slot rendering one frame at a time (the engine before two render workers)
             one = pipelined(pipeline, spec, Path(tmp) / "one_worker.mp4")
@@ -211,8 +333,9 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
             animator.workers = default_workers
         old = staged(pipeline, spec, Path(tmp) / "staged.mp4")
         reference = (Path(tmp) / "pipelined.mp4").read_bytes()
-        same_bytes = reference == (Path(tmp) / "staged.mp4").read_bytes() == (Path(tmp) / "one_worker.mp4").read_bytes()
-    for row in (new, one, old):
+        same_bytes = all(reference == (Path(tmp) / name).read_bytes()
+                         for name in ("staged.mp4", "one_worker.mp4", "opencv_pool.mp4"))
+    for row in (new, pool, one, old):
         row["wall_per_slot_s"] = round(row["wall_s"] / length, 3)
         row["cpu_utilisation"] = round(row["cpu_s"] / (CORES * row["wall_s"]), 3)
     mem = memory(pipeline, slots, voice) if slots else None  # before per_frame_cpu holds 240 frames at once
@@ -221,6 +344,9 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
     result = {
         "headline": {  # the issue's figures, for a quiet-machine re-run
             "cpu_utilisation": new["cpu_utilisation"], "cpu_utilisation_one_render_worker": one["cpu_utilisation"],
+            "cpu_s": new["cpu_s"], "wall_s": new["wall_s"],
+            "cpu_s_opencv_pool": pool["cpu_s"], "wall_s_opencv_pool": pool["wall_s"],
+            "cpu_utilisation_opencv_pool": pool["cpu_utilisation"],
             "first_frame_s": new["first_frame_s"], "wall_per_slot_s": new["wall_per_slot_s"],
             "wall_per_slot_one_render_worker_s": one["wall_per_slot_s"],
             "render_cpu_ms_per_frame": frame_cost["render_cpu_ms"], "encode_cpu_ms_per_frame": frame_cost["encode_cpu_ms"],
@@ -231,6 +357,7 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
         "slot": {"duration_s": length, "frames": new["frames"], "size": 512, "fps": 24},
         "load_s": round(load_s, 3),
         "pipelined": new,
+        "pipelined_opencv_pool": pool,
         "pipelined_one_render_worker": one,
         "staged": old,
         "same_bytes": same_bytes,

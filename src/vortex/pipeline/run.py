@@ -421,6 +421,7 @@ class SlotRun:
         """Open the sinks; audio and frames into every one as they come; all published at the end, or none."""
         from vortex.media.encoder import write_to_sinks
 
+        threading.current_thread().name = "vortex-sinks"  # told apart from the renderer in per-thread profiles
         sinks = self.open_sinks()
         kept: list[np.ndarray] = []  # an auto slot's frames for return_frames, until its length is known
         keep = self.request.return_frames and self.frames_buffer is None
