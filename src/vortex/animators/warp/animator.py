@@ -11,7 +11,12 @@ two turn fields bracketing yaw and pitch), both as fixed-order weighted sums (``
 would make the frames depend on its thread count); the expression field is sampled through the
 head map (a low-res remap, so a turned head carries its open mouth with it), the map is upsampled to full resolution with
 ``cv2.resize`` and the image is warped with ONE ``cv2.remap``, only inside the region that can
-move. The mouth interior and closing lids are then painted in small boxes of the output frame.
+move. The mouth interior and closing lids are then painted in small boxes of the output frame,
+at landmarks solved on the frame's head map (``detail_points``, before the expression lands in it).
+
+Speed (#15: <= 4 ms per 512 px frame on one core): a frame is memory-bound (the head basis alone
+is ~8 MB), so each field is one vectorised pass (``blend``), per-frame scalars are plain floats,
+and what could be painted with a hundred small NumPy calls is a few dozen (``mouth``).
 """
 
 from __future__ import annotations
@@ -108,6 +113,7 @@ class WarpRig:
     basis: np.ndarray  # float32 [K, h*w*2]
     head_grid: Grid
     head_basis: np.ndarray  # float32 [7 + T, h*w*2]: identity (x, y), m*x, m*y, m into x, then into y; then T turn fields
+    face_low: np.ndarray  # float64 [2, 3]: full-resolution pixel -> face-grid sample coordinates
     turn_reach: np.ndarray  # float32 [T]: largest displacement (px) of each turn field
     head: HeadModel  # the 3D points the turn fields were built from
     face_offset: np.ndarray  # float32 [2]: pixel position of face-grid sample (0, 0)
@@ -215,6 +221,7 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
     turn_reach = np.sqrt((turns.reshape(len(turns), -1, 2) ** 2).sum(-1)).max(axis=1).astype(np.float32)
     off = (face_grid.step - 1) / 2
     face_offset = np.array([face_grid.x0 + off, face_grid.y0 + off], np.float32)
+    face_low = np.array([[1.0, 0.0, -face_offset[0]], [0.0, 1.0, -face_offset[1]]]) / face_grid.step
 
     if "lid_rgb" in portrait.details and not glasses:  # through a lens the lid looks tinted: sample it
         skin_r = skin_l = np.asarray(portrait.details["lid_rgb"], np.float64)
@@ -232,7 +239,7 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
         base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, turn_reach=turn_reach, head=model, face_offset=face_offset,
+        head_basis=head_basis, face_low=face_low, turn_reach=turn_reach, head=model, face_offset=face_offset,
         pivot=rest[8] + frame.v * 0.7 * frame.iod,
         skin_l=skin_l, skin_r=skin_r,
         lash_rgb=_lash_rgb(portrait, image, skin_l, skin_r, mesh_lids),
@@ -327,10 +334,9 @@ def head_transform(rig: WarpRig, row: np.ndarray) -> np.ndarray:
     size = rig.size
     rr = math.radians(roll)
     c, s = math.cos(rr), math.sin(rr)
-    rot = np.array([[c, -s], [s, c]])
-    pivot = rig.pivot
-    offset = pivot - rot @ pivot + np.array([dx * size, dy * size])
-    return np.concatenate([rot, offset[:, None]], axis=1)
+    px, py = rig.pivot.tolist()
+    # pivot - rot @ pivot + shift, in plain floats (a dozen NumPy calls on 2-vectors cost more).
+    return np.array([[c, -s, px - (c * px - s * py) + dx * size], [s, c, py - (s * px + c * py) + dy * size]])
 
 
 def head_pose(rig: WarpRig, row: np.ndarray) -> HeadPose:
@@ -340,12 +346,13 @@ def head_pose(rig: WarpRig, row: np.ndarray) -> HeadPose:
     return HeadPose(head_transform(rig, row), yaw, pitch)
 
 
-def frame_landmarks(rig: WarpRig, weights: np.ndarray, pose: HeadPose) -> np.ndarray:
+def frame_landmarks(rig: WarpRig, weights: np.ndarray, pose: HeadPose, head_at: np.ndarray | None = None) -> np.ndarray:
     """Output landmark positions [68, 2] for a frame (expression, then the 3D turn, then roll and shift).
 
     The analytic turn is refined on the frame's own head map (a few fixed-point steps solving
     ``map(p) = landmark``), so painted details sit exactly where the warp put the face, also
-    where a turned face hides part of itself.
+    where a turned face hides part of itself. ``head_at`` is that map when the caller has it
+    (``head_map``), else its samples are blended here.
     """
     pts = rig.rest + weighted_sum(weights.astype(np.float64), rig.landmark_basis)
     guess = pts
@@ -358,24 +365,31 @@ def frame_landmarks(rig: WarpRig, weights: np.ndarray, pose: HeadPose) -> np.nda
         return out
     painted = slice(36, 68)  # eyes and lips: the only landmarks anything is painted at
     for _ in range(2):  # the map is near the identity: each step shrinks the error ~5x
-        out[painted] += pts[painted] - head_map_at(rig, pose.coefficients, out[painted])
+        out[painted] += pts[painted] - head_map_at(rig, pose.coefficients, out[painted], head_at)
     return out
 
 
-def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The head map (rest-face position of an output pixel) at output points [n, 2], bilinear on the head grid."""
+def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray, head_at: np.ndarray | None = None) -> np.ndarray:
+    """The head map (rest-face position of an output pixel) at output points [n, 2], bilinear on the head grid.
+
+    ``head_at`` (float32 [h, w, 2], ``head_map(rig, k)``) gives the grid's samples; without it the
+    samples under the points are blended from the head basis here.
+    """
     hg = rig.head_grid
     lx, ly = hg.to_low(points[:, 0], points[:, 1])
     x0 = np.clip(np.floor(lx).astype(int), 0, hg.width - 2)
     y0 = np.clip(np.floor(ly).astype(int), 0, hg.height - 2)
     fx = np.clip(lx - x0, 0.0, 1.0)[:, None]
     fy = np.clip(ly - y0, 0.0, 1.0)[:, None]
-    basis = rig.head_basis.reshape(len(k), hg.height, hg.width, 2)
-    rows = np.flatnonzero(k)
-    # All four corners of every point in one gather of the rows in use.
+    # All four corners of every point in one gather (of the rows in use).
     yy = np.concatenate([y0, y0, y0 + 1, y0 + 1])
     xx = np.concatenate([x0, x0 + 1, x0, x0 + 1])
-    corners = weighted_sum(k[rows].astype(np.float64), basis[rows[:, None], yy[None, :], xx[None, :]])
+    if head_at is not None:
+        corners = head_at[yy, xx]
+    else:
+        basis = rig.head_basis.reshape(len(k), hg.height, hg.width, 2)
+        rows = np.flatnonzero(k)
+        corners = weighted_sum(k[rows].astype(np.float64), basis[rows[:, None], yy[None, :], xx[None, :]])
     c00, c01, c10, c11 = np.split(corners, 4)
     value = (c00 * (1 - fx) + c01 * fx) * (1 - fy) + (c10 * (1 - fx) + c11 * fx) * fy
     outside = (lx < 0) | (ly < 0) | (lx > hg.width - 1) | (ly > hg.height - 1)
@@ -497,16 +511,16 @@ def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
     """
     fg, hg = rig.face_grid, rig.head_grid
     full_h, full_w = hg.full_shape
-    corners = np.array([[hg.x0, hg.y0], [hg.x0 + full_w, hg.y0], [hg.x0, hg.y0 + full_h], [hg.x0 + full_w, hg.y0 + full_h]], np.float64)
-    dx = (k[1] * corners[:, 0] + k[2] * corners[:, 1] + k[3])
-    dy = (k[4] * corners[:, 0] + k[5] * corners[:, 1] + k[6])
-    reach = float(np.sqrt(dx * dx + dy * dy).max()) + 2 * hg.step
-    reach += float(np.abs(k[7:]) @ rig.turn_reach)  # a turn field moves a sample at most this far
+    k1, k2, k3, k4, k5, k6 = k[1:7].tolist()
+    reach = max(math.hypot(k1 * x + k2 * y + k3, k4 * x + k5 * y + k6)
+                for x in (hg.x0, hg.x0 + full_w) for y in (hg.y0, hg.y0 + full_h)) + 2 * hg.step
+    # a turn field moves a sample at most this far
+    reach += sum(abs(w) * r for w, r in zip(k[7:].tolist(), rig.turn_reach.tolist()) if w)
     off = (hg.step - 1) / 2
-    c0 = int(np.floor((fg.x0 - reach - hg.x0 - off) / hg.step))
-    c1 = int(np.ceil((fg.x0 + fg.width * fg.step + reach - hg.x0 - off) / hg.step)) + 1
-    r0 = int(np.floor((fg.y0 - reach - hg.y0 - off) / hg.step))
-    r1 = int(np.ceil((fg.y0 + fg.height * fg.step + reach - hg.y0 - off) / hg.step)) + 1
+    c0 = math.floor((fg.x0 - reach - hg.x0 - off) / hg.step)
+    c1 = math.ceil((fg.x0 + fg.width * fg.step + reach - hg.x0 - off) / hg.step) + 1
+    r0 = math.floor((fg.y0 - reach - hg.y0 - off) / hg.step)
+    r1 = math.ceil((fg.y0 + fg.height * fg.step + reach - hg.y0 - off) / hg.step) + 1
     return max(r0, 0), min(max(r1, 0), hg.height), max(c0, 0), min(max(c1, 0), hg.width)
 
 
@@ -520,9 +534,13 @@ def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, HeadP
     if weights[_SMILE] > 0:
         weights[_SMILE] *= rig.smile_gain
     pose = head_pose(rig, row)
-    inverse = cv2.invertAffineTransform(pose.affine)
+    # The backward affine (cv2.invertAffineTransform's formula, in plain floats).
+    (a, b, c), (d, e, f) = pose.affine.tolist()
+    det = a * e - b * d
+    det = 1.0 / det if det != 0 else 0.0
+    a11, a22, a12, a21 = e * det, a * det, -b * det, -d * det
     k = np.zeros(rig.head_basis.shape[0], np.float32)
-    k[:7] = (1.0, inverse[0, 0] - 1, inverse[0, 1], inverse[0, 2], inverse[1, 0], inverse[1, 1] - 1, inverse[1, 2])
+    k[:7] = (1.0, a11 - 1, a12, -a11 * c - a12 * f, a21, a22 - 1, -a21 * c - a22 * f)
     for index, weight in turn_weights(pose.yaw, pose.pitch, rig.config):
         k[7 + index] = weight
     return weights, HeadPose(pose.affine, pose.yaw, pose.pitch, k), k
@@ -539,13 +557,15 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     """Render one frame for a Controls row into ``out`` (uint8 [S, S, 3])."""
     weights, pose, k = frame_coefficients(rig, row)
     fg, hg = rig.face_grid, rig.head_grid
-    expr = (rig.base_field + weighted_sum(weights, rig.basis)).reshape(fg.height, fg.width, 2)
-    # Where each output sample sits in the unmoved face (pixels); then, only in the window that
-    # can land on the face grid, the expression displacement found there.
+    # Where each output sample sits in the unmoved face (pixels); the painted details' landmarks
+    # are solved on this head map before the expression lands in it.
     at = head_map(rig, k)
+    points = detail_points(rig, weights, pose, at)
+    expr = (rig.base_field + weighted_sum(weights, rig.basis)).reshape(fg.height, fg.width, 2)
+    # Only in the window that can land on the face grid: the expression displacement found there.
     r0, r1, c0, c1 = expression_window(rig, k)
     window = at[r0:r1, c0:c1]
-    low = (window - rig.face_offset) * np.float32(1.0 / fg.step)
+    low = cv2.transform(window, rig.face_low)
     window += cv2.remap(expr, low, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     full_h, full_w = hg.full_shape
     if hg.step > 1:
@@ -556,19 +576,39 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
         at[-1, :, 1] = hg.y0 + full_h - 1
         at[:, 0, 0] = hg.x0
         at[:, -1, 0] = hg.x0 + full_w - 1
-    out[:] = rig.image
     y0, x0 = hg.y0, hg.x0
-    region = out[y0 : y0 + full_h, x0 : x0 + full_w]
+    y1, x1 = y0 + full_h, x0 + full_w
+    # The still frame round the moving region, as the source has it; the region is all remapped.
+    out[:y0] = rig.image[:y0]
+    out[y1:] = rig.image[y1:]
+    out[y0:y1, :x0] = rig.image[y0:y1, :x0]
+    out[y0:y1, x1:] = rig.image[y0:y1, x1:]
+    region = out[y0:y1, x0:x1]
     warped = cv2.remap(rig.image, at, None, cv2.INTER_LINEAR, dst=region, borderMode=cv2.BORDER_REFLECT)
     if warped is not region and not np.shares_memory(warped, region):
         region[:] = warped
 
-    paint_details(rig, out, weights, pose)
+    paint_details(rig, out, weights, pose, points)
 
 
-def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, pose: HeadPose) -> None:
-    """Paint what a warp cannot make (mouth interior, lip seam, closing lids) into a warped frame, in place."""
-    pts = frame_landmarks(rig, weights, pose)
+def detail_points(rig: WarpRig, weights: np.ndarray, pose: HeadPose,
+                  head_at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(the frame's landmarks [68, 2], the same without the blink when painted lids need them, else None)."""
+    pts = frame_landmarks(rig, weights, pose, head_at)
+    if rig.mesh_lids or (weights[_BLINK_L] <= LID_FROM and weights[_BLINK_R] <= LID_FROM):
+        return pts, None
+    unblinked = weights.copy()
+    unblinked[[_BLINK_L, _BLINK_R]] = 0
+    return pts, frame_landmarks(rig, unblinked, pose, head_at)
+
+
+def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, pose: HeadPose,
+                  points: tuple[np.ndarray, np.ndarray | None] | None = None) -> None:
+    """Paint what a warp cannot make (mouth interior, lip seam, closing lids) into a warped frame, in place.
+
+    ``points`` is ``detail_points``' answer when the caller has it.
+    """
+    pts, open_pts = points if points is not None else detail_points(rig, weights, pose)
     if rig.seam_rgb is not None:
         draw_lip_seam(out, pts[60:68], rig.frame.iod, rig.seam_rgb)
     draw_mouth_interior(out, pts[60:68], rig.frame.iod, rig.style, rig.teeth, rig.config.interior_blur)
@@ -576,10 +616,7 @@ def paint_details(rig: WarpRig, out: np.ndarray, weights: np.ndarray, pose: Head
         for channel, eye in ((_BLINK_L, slice(42, 46)), (_BLINK_R, slice(36, 40))):
             if weights[channel] > 0.6:
                 draw_lash_seam(out, pts[eye], float(weights[channel]), rig.lash_rgb, rig.frame.iod)
-    elif weights[_BLINK_L] > LID_FROM or weights[_BLINK_R] > LID_FROM:
-        unblinked = weights.copy()
-        unblinked[[_BLINK_L, _BLINK_R]] = 0
-        open_pts = frame_landmarks(rig, unblinked, pose)
+    elif open_pts is not None:
         iod = rig.frame.iod
         draw_closed_lid(out, open_pts[42:48], pts[42:48], float(weights[_BLINK_L]), rig.skin_l, rig.lash_rgb, iod, rig.painted_lids)
         draw_closed_lid(out, open_pts[36:42], pts[36:42], float(weights[_BLINK_R]), rig.skin_r, rig.lash_rgb, iod, rig.painted_lids)

@@ -21,6 +21,7 @@ angles; a frame blends the two samples bracketing its angle (two vector adds per
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,7 +209,7 @@ def turn_weights(yaw: float, pitch: float, config: WarpConfig) -> list[tuple[int
         base = offset + (n if angle > 0 else 0)  # rows of this sign, in increasing magnitude
         if magnitude > 0:
             grid = (0.0,) + tuple(samples)
-            i = min(int(np.searchsorted(grid, magnitude, side="right")) - 1, n - 1)
+            i = min(bisect.bisect_right(grid, magnitude) - 1, n - 1)
             lo, hi = grid[i], grid[i + 1]
             t = (magnitude - lo) / (hi - lo)
             if i > 0:
