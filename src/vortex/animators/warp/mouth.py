@@ -21,14 +21,17 @@ are the warped photo, never painted):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from vortex.animators.warp.paintbox import draw_soft_line, paint_box
+from vortex.animators.warp.paintbox import blend_into, draw_soft_lines, paint_box
 
 LUMA = np.array([0.299, 0.587, 0.114])
+LUMA_ROW = LUMA.reshape(1, 3)
 TOOTH_WIDTHS = (0.085, 0.068, 0.062, 0.058, 0.056)
 """Upper teeth from the midline outwards (incisors, lateral, canine, premolars), in IOD along the arch."""
 LOWER_TOOTH_WIDTHS = (0.055, 0.05, 0.052, 0.054)
@@ -56,6 +59,11 @@ class MouthStyle:
     tongue: tuple[float, float, float]
     gums: tuple[float, float, float] = (150.0, 70.0, 72.0)
     teeth_cap: float = 235.0  # the brightest a tooth pixel may be (luminance)
+    palette: np.ndarray = field(init=False, repr=False, compare=False)
+    """float64 [3, 4]: the colours as columns (cavity, tongue, teeth, gums), for ``cv2.transform``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "palette", np.array([self.cavity, self.tongue, self.teeth, self.gums], np.float64).T.copy())
 
 
 @dataclass(frozen=True)
@@ -104,14 +112,23 @@ def mouth_style(bright_skin: np.ndarray, lip_rgb: np.ndarray | None = None, marg
                       gums=tuple(lip * np.array([1.0, 0.82, 0.85])), teeth_cap=cap)
 
 
+@lru_cache(maxsize=8)
+def _catmull_rom(n: int, samples: int) -> np.ndarray:
+    """float64 [n * samples, n]: the closed Catmull-Rom curve's samples as weights of its n points."""
+    t = np.linspace(0, 1, samples, endpoint=False)
+    # Weights of p[i-1], p[i], p[i+1], p[i+2] at each t of segment i.
+    basis = 0.5 * np.stack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, -(t**2) + t**3], axis=1)
+    weights = np.zeros((n, samples, n))
+    for i in range(n):
+        for k, j in enumerate((i - 1, i, i + 1, i + 2)):
+            weights[i, :, j % n] += basis[:, k]
+    return weights.reshape(n * samples, n)
+
+
 def smooth_closed(points: np.ndarray, samples: int = 5) -> np.ndarray:
-    """Closed Catmull-Rom curve through ``points`` [n, 2] -> [n * samples, 2]."""
+    """Closed Catmull-Rom curve through ``points`` [n, 2] -> [n * samples, 2] (one small product)."""
     p = np.asarray(points, np.float64)
-    p0, p1, p2, p3 = np.roll(p, 1, axis=0), p, np.roll(p, -1, axis=0), np.roll(p, -2, axis=0)
-    t = np.linspace(0, 1, samples, endpoint=False)[None, :, None]
-    p0, p1, p2, p3 = (q[:, None, :] for q in (p0, p1, p2, p3))
-    curve = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
-    return curve.reshape(-1, 2)
+    return np.einsum("ij,jk->ik", _catmull_rom(len(p), samples), p)
 
 
 def _fill(shape: tuple[int, int], polys: list[np.ndarray], origin: np.ndarray) -> np.ndarray:
@@ -127,34 +144,42 @@ def _lip_curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, points[order, 0], points[order, 1])
 
 
-def _arch_edges(widths: tuple[float, ...], iod: float) -> np.ndarray:
-    """Image x offsets (px, from the midline) of the tooth boundaries on one side of the arch."""
+@lru_cache(maxsize=16)
+def _arch_positions(widths: tuple[float, ...], iod: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x offsets from the midline, line widths) of every tooth boundary on both sides of the arch,
+    float32 [n] each: the midline once, then each boundary left and right, narrower towards the corners."""
     angles = np.cumsum((0.0,) + widths) * iod / (ARCH_RADIUS * iod)
-    return ARCH_RADIUS * iod * np.sin(np.minimum(angles, np.pi / 2))
-
-
-def _separations(xs: np.ndarray, centre: float, edges: np.ndarray, width: float) -> np.ndarray:
-    """[.., w] 0..1: soft dark lines at ``centre ± edges`` (tooth boundaries), narrower towards the corners."""
-    out = np.zeros_like(xs)
+    edges = ARCH_RADIUS * iod * np.sin(np.minimum(angles, np.pi / 2))
+    offsets, line_widths = [], []
     for k, e in enumerate(edges):
-        w = width * (1.0 - 0.1 * k)
-        for x in ({centre} if e == 0 else {centre - e, centre + e}):
-            out = np.maximum(out, np.exp(-0.5 * ((xs - x) / max(w, 0.35)) ** 2))
-    return out
+        w = max(width * (1.0 - 0.1 * k), 0.35)
+        for x in ((0.0,) if e == 0 else (-e, e)):
+            offsets.append(x)
+            line_widths.append(w)
+    return np.asarray(offsets, np.float32)[:, None], np.asarray(line_widths, np.float32)[:, None]
 
 
-def _in_mouth_light(style: MouthStyle, shade: np.ndarray) -> np.ndarray:
-    """Teeth colour [.., 3] at ``shade`` (0..1): in the mouth's shadow they pick up the warm light
-    bounced off gums and tongue instead of turning grey."""
-    shade = shade[..., None].astype(np.float32)
-    return np.asarray(style.teeth, np.float32) * shade + np.asarray(style.gums, np.float32) * (0.3 * (1.0 - shade))
+def _separations(xs: np.ndarray, centre: float, widths: tuple[float, ...], iod: float, width: float) -> np.ndarray:
+    """float32 [1, w] 0..1: soft dark lines at the tooth boundaries of an arch of tooth ``widths``
+    (IOD) round ``centre``, each ``width`` px wide (narrower towards the corners), along ``xs`` [1, w]."""
+    offsets, line_widths = _arch_positions(widths, iod, width)
+    d = (xs - (offsets + np.float32(centre))) / line_widths  # [n, w]
+    return np.exp(-0.5 * d * d).max(axis=0, keepdims=True)
 
 
 def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style: MouthStyle,
                         teeth_patch: TeethPatch | None = None, blur: float = 0.012) -> None:
-    """Paint the cavity inside the inner-lip contour ``inner`` [8, 2] (iBUG 60..67) of ``frame``, in place."""
-    gap = float(np.linalg.norm(inner[6] - inner[2]))
-    side_gap = min(float(np.linalg.norm(inner[7] - inner[1])), float(np.linalg.norm(inner[5] - inner[3])))
+    """Paint the cavity inside the inner-lip contour ``inner`` [8, 2] (iBUG 60..67) of ``frame``, in place.
+
+    Every drawn layer is lit by the same four colours (cavity, tongue, teeth, gums), so the
+    layers are composed as four weight fields [h, w] (each layer moves weight from the ones under
+    it to its own colours) and turned into RGB once (``cv2.transform``): a few dozen operations
+    on single-channel fields of the small box instead of a hundred on RGB ones (speed, #15).
+    A photo's own teeth patch is the one layer with colours of its own, added after.
+    """
+    p = inner.tolist()
+    gap = math.hypot(p[6][0] - p[2][0], p[6][1] - p[2][1])
+    side_gap = min(math.hypot(p[7][0] - p[1][0], p[7][1] - p[1][1]), math.hypot(p[5][0] - p[3][0], p[5][1] - p[3][1]))
     if max(gap, side_gap) < 0.8:
         return
     box = paint_box(inner, frame.shape, 3, pad_after=4, min_height=2)
@@ -162,93 +187,106 @@ def draw_mouth_interior(frame: np.ndarray, inner: np.ndarray, iod: float, style:
         return
     x0, y0, x1, y1 = box.bounds
     origin, shape = box.origin, box.shape
-    contour = smooth_closed(inner)
-    opening = _fill(shape, [contour], origin)
+    opening = _fill(shape, [smooth_closed(inner)], origin)
     opening = cv2.GaussianBlur(opening, (0, 0), max(0.5, blur * iod))
 
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    left, right = inner[0] - origin, inner[4] - origin
-    cx = float(0.5 * (inner[2, 0] + inner[6, 0])) - x0  # the midline between the lips' middles
-    half = max(abs(right[0] - left[0]) / 2, 1.0)
+    local = inner - origin
+    xs = np.arange(shape[1], dtype=np.float32)[None, :]  # [1, w]: what depends on x alone stays a row
+    ys = np.arange(shape[0], dtype=np.float32)[:, None]  # [h, 1]
+    cx = 0.5 * (p[2][0] + p[6][0]) - x0  # the midline between the lips' middles
+    half = max(abs(p[4][0] - p[0][0]) / 2, 1.0)
     across = np.clip(np.abs(xs - cx) / half, 0, 1)
-    upper = _lip_curve(np.stack([inner[0], inner[1], inner[2], inner[3], inner[4]]) - origin, xs[0])[None, :]
-    lower = _lip_curve(np.stack([inner[0], inner[7], inner[6], inner[5], inner[4]]) - origin, xs[0])[None, :]
-    local_gap = np.maximum(lower - upper, 0.0)
+    across2 = across * across
+    upper = _lip_curve(local[[0, 1, 2, 3, 4]], xs[0]).astype(np.float32)[None, :]
+    lower = _lip_curve(local[[0, 7, 6, 5, 4]], xs[0]).astype(np.float32)[None, :]
+    below_upper = ys - upper  # [h, w]: distance down from the upper lip
+    above_lower = lower - ys  # distance up from the lower lip
 
     # Cavity: darker with depth (distance in from the lips) and in the upper back, under the teeth
     # and palate. The light falls off within CAVITY_FALLOFF of the lips whatever the opening:
     # a ramp over half the gap drew the lower lip's inner edge as a long soft gradient that read
     # as lip, narrowing the gap a viewer (and mediapipe) sees.
-    depth = np.clip(np.minimum(ys - upper, lower - ys) / max(CAVITY_FALLOFF * iod, 1.0), 0, 1)
-    shade = (1.0 - 0.65 * depth) * (1.0 - 0.35 * across**2)
-    layer = np.empty(shape + (3,), np.float32)
-    layer[:] = style.cavity
-    layer *= shade[..., None]
+    depth = np.clip(np.minimum(below_upper, above_lower) * (1.0 / max(CAVITY_FALLOFF * iod, 1.0)), 0, 1)
+    cavity = (1.0 - 0.65 * depth) * (1.0 - 0.35 * across2)
+    tongue_w = teeth_w = gums_w = None
 
-    if gap < 0.03 * iod:  # a parting: only the dark line of the cavity (and a hint of teeth)
-        roi = frame[y0:y1, x0:x1]
-        blended = roi.astype(np.float32)
-        blended += (layer - blended) * opening[..., None]
-        roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-        return
+    if gap >= 0.03 * iod:  # below it a parting: only the dark line of the cavity
+        open_share = min(max((gap - TONGUE_FROM * iod) / (0.12 * iod), 0.0), 1.0)
+        if open_share > 0:  # the tongue, low in the mouth, its back in shadow
+            mouth_w = math.hypot(p[4][0] - p[0][0], p[4][1] - p[0][1])
+            bottom = float(lower[0, int(np.clip(round(cx), 0, shape[1] - 1))])
+            tongue = np.zeros(shape, np.float32)
+            axes = (max(1, int(0.3 * mouth_w)), max(1, int(0.45 * gap)))
+            cv2.ellipse(tongue, (int(round(cx)), int(round(bottom + 0.12 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
+            alpha = cv2.GaussianBlur(tongue, (0, 0), max(0.8, 0.02 * iod)) * (0.85 * open_share)
+            lit = np.clip(1.0 - above_lower / np.maximum(lower - upper, 1.0), 0.35, 1.0)  # lighter near the lips
+            # In the mouth's shadow: clearly darker than the lips, which must still read as the edge.
+            cavity *= 1.0 - alpha
+            tongue_w = lit * (0.38 * (1.0 - 0.3 * across)) * alpha
 
-    open_share = float(np.clip((gap - TONGUE_FROM * iod) / (0.12 * iod), 0.0, 1.0))
-    if open_share > 0:  # the tongue, low in the mouth, its back in shadow
-        mouth_w = float(np.linalg.norm(inner[4] - inner[0]))
-        bottom = float(lower[0, int(np.clip(round(cx), 0, shape[1] - 1))])
-        tongue = np.zeros(shape, np.float32)
-        axes = (max(1, int(0.3 * mouth_w)), max(1, int(0.45 * gap)))
-        cv2.ellipse(tongue, (int(round(cx)), int(round(bottom + 0.12 * gap))), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
-        tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.8, 0.02 * iod)) * (0.85 * open_share)
-        lit = np.clip(1.0 - (lower - ys) / np.maximum(local_gap, 1.0), 0.35, 1.0)  # lighter near the lips
-        # In the mouth's shadow: clearly darker than the lips, which must still read as the edge.
-        colour = np.asarray(style.tongue, np.float32) * (0.38 * lit * (1.0 - 0.3 * across))[..., None]
-        layer += (colour - layer) * tongue[..., None]
+        # Lower teeth: only past a wide opening, their tips a little above the lower lip, in the
+        # upper teeth's shadow.
+        low_h = min(max(gap - 0.26 * iod, 0.0), 0.035 * iod)
+        if low_h > 0.5:
+            top = lower - low_h * (1.0 - across2)
+            alpha = np.clip(ys - top + 0.5, 0, 1) * (np.clip(1.0 - across2 / 0.49, 0, 1) * min(1.0, low_h / (0.02 * iod)))
+            seps = _separations(xs, cx, LOWER_TOOTH_WIDTHS, iod * 0.85, 0.004 * iod)
+            shade = 0.6 * (1.0 - 0.45 * across2) * (1.0 - 0.15 * seps)  # [1, w]
+            keep = 1.0 - alpha
+            cavity *= keep
+            if tongue_w is not None:
+                tongue_w *= keep
+            teeth_w = shade * alpha
+            gums_w = (0.3 * (1.0 - shade)) * alpha  # the warm light bounced off gums (``_in_mouth_light``)
 
-    # Lower teeth: only past a wide opening, their tips a little above the lower lip, in the
-    # upper teeth's shadow.
-    low_h = float(np.clip(gap - 0.26 * iod, 0.0, 0.035 * iod))
-    if low_h > 0.5:
-        top = lower - low_h * (1.0 - across**2)
-        lower_teeth = np.clip(ys - top + 0.5, 0, 1) * np.clip(1.0 - (across / 0.7) ** 2, 0, 1) * min(1.0, low_h / (0.02 * iod))
-        seps = _separations(xs[:1], cx, _arch_edges(LOWER_TOOTH_WIDTHS, iod * 0.85), 0.004 * iod)
-        shade = 0.6 * (1.0 - 0.45 * across**2) * (1.0 - 0.15 * seps)
-        tone = _in_mouth_light(style, shade)
-        layer += (tone - layer) * lower_teeth[..., None]
+        # Upper teeth: from under the upper lip down to a biting edge that follows the lip's curve,
+        # longer as the mouth opens and where the lip lifts; the arch's ends vanish into the corners.
+        if teeth_patch is not None:  # the photo's own teeth instead of drawn ones
+            patch_rgb, alpha = _place_patch(teeth_patch, local, shape)
+        else:
+            patch_rgb = None
+            tooth_len = min(0.11 * iod, 0.5 * gap + 0.2)
+            notch = _separations(xs, cx, TOOTH_WIDTHS, iod, 0.012 * iod)
+            # rounded tooth corners leave small notches at the edge
+            edge = upper + tooth_len * (1.0 - across**2.2) - 0.12 * tooth_len * notch
+            alpha = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across2 * across, 0.0, 1.0)
+            seps = _separations(xs, cx, TOOTH_WIDTHS, iod, 0.005 * iod)
+            # The upper lip's shadow on the teeth, kept light: at 25% it dimmed the teeth right under
+            # the lip towards the lip's own brightness and the edge read lower (0.060 vs 0.063 face
+            # heights on bench_lipsync slot 0's "and").
+            down = np.maximum(below_upper, 0.0)
+            lip_shadow = 1.0 - 0.1 * np.exp(down * (-1.0 / max(0.02 * iod, 0.5)))
+            tone = lip_shadow * ((1.0 - 0.45 * across2) * (1.0 - 0.35 * seps))
+            tone *= 1.0 - 0.08 * np.minimum(down * (1.0 / max(tooth_len, 1.0)), 1.0)
+            gum_share = min(max((gap - GUMS_FROM * iod) / (0.1 * iod), 0.0), 1.0)
+            teeth_upper = tone * alpha
+            gums_upper = (0.3 * (1.0 - tone)) * alpha
+            if gum_share > 0:
+                gum = np.clip(1.0 - below_upper * (1.0 / max(0.012 * iod, 0.6)), 0, 1) * (np.clip(1.0 - across2, 0, 1) * gum_share)
+                teeth_upper *= 1.0 - gum
+                gums_upper = (gums_upper * (1.0 - gum)) + (0.8 * gum) * alpha
+        keep = 1.0 - alpha
+        cavity *= keep
+        for w in (tongue_w, teeth_w, gums_w):
+            if w is not None:
+                w *= keep
+        if patch_rgb is None:
+            teeth_w = teeth_upper if teeth_w is None else teeth_w + teeth_upper
+            gums_w = gums_upper if gums_w is None else gums_w + gums_upper
 
-    # Upper teeth: from under the upper lip down to a biting edge that follows the lip's curve,
-    # longer as the mouth opens and where the lip lifts; the arch's ends vanish into the corners.
-    if teeth_patch is not None:  # the photo's own teeth instead of drawn ones
-        teeth_rgb, teeth = _place_patch(teeth_patch, inner - origin, shape)
-    else:
-        tooth_len = min(0.11 * iod, 0.5 * gap + 0.2)
-        edge = upper + tooth_len * (1.0 - across**2.2)
-        edges = _arch_edges(TOOTH_WIDTHS, iod)
-        notch = _separations(xs[:1], cx, edges, 0.012 * iod)
-        edge = edge - 0.12 * tooth_len * notch  # rounded tooth corners leave small notches at the edge
-        teeth = np.clip(edge - ys + 0.5, 0.0, 1.0) * np.clip(1.0 - across**3, 0.0, 1.0)
-        seps = _separations(xs[:1], cx, edges, 0.005 * iod)
-        # The upper lip's shadow on the teeth, kept light: at 25% it dimmed the teeth right under
-        # the lip towards the lip's own brightness and the edge read lower (0.060 vs 0.063 face
-        # heights on bench_lipsync slot 0's "and").
-        lip_shadow = 1.0 - 0.1 * np.exp(-np.clip(ys - upper, 0, None) / max(0.02 * iod, 0.5))
-        tone = (1.0 - 0.45 * across**2) * lip_shadow * (1.0 - 0.35 * seps) * (1.0 - 0.08 * np.clip((ys - upper) / max(tooth_len, 1.0), 0, 1))
-        teeth_rgb = _in_mouth_light(style, tone)
-        gum_share = float(np.clip((gap - GUMS_FROM * iod) / (0.1 * iod), 0.0, 1.0))
-        gum = np.clip(1.0 - (ys - upper) / max(0.012 * iod, 0.6), 0, 1) * np.clip(1.0 - across**2, 0, 1) * gum_share
-        teeth_rgb += (np.asarray(style.gums, np.float32) * 0.8 - teeth_rgb) * gum[..., None]
-    layer += (teeth_rgb - layer) * teeth[..., None]
+    zero = np.zeros(shape, np.float32)
+    layer = cv2.transform(cv2.merge([cavity] + [zero if w is None else w for w in (tongue_w, teeth_w, gums_w)]),
+                          style.palette)
+    if gap >= 0.03 * iod and patch_rgb is not None:
+        layer += patch_rgb * alpha[..., None]
 
     # Light: nothing inside the mouth outshines the face.
-    lum = layer @ LUMA.astype(np.float32)
-    over = np.maximum(lum / style.teeth_cap, 1.0)
-    layer /= over[..., None]
+    lum = cv2.transform(layer, LUMA_ROW)
+    if float(lum.max()) > style.teeth_cap:  # (dividing by 1 everywhere else changes nothing)
+        over = np.maximum(lum * (1.0 / style.teeth_cap), 1.0)
+        layer = cv2.divide(layer, cv2.merge([over, over, over]))
     np.minimum(layer, 249.0, out=layer)
-
-    roi = frame[y0:y1, x0:x1]
-    blended = roi.astype(np.float32)
-    blended += (layer - blended) * opening[..., None]
-    roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    blend_into(frame[y0:y1, x0:x1], layer, opening)
 
 
 def teeth_patch(image: np.ndarray, inner: np.ndarray, iod: float, skin_luma: float) -> TeethPatch | None:
@@ -275,11 +313,12 @@ def teeth_patch(image: np.ndarray, inner: np.ndarray, iod: float, skin_luma: flo
 def _place_patch(patch: TeethPatch, inner: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The teeth patch carried by the upper lip: scaled and turned with the mouth corners, its upper
     middle on this frame's (a similarity: teeth never stretch taller as the jaw drops)."""
-    src_axis, dst_axis = patch.inner[4] - patch.inner[0], inner[4] - inner[0]
-    scale = float(np.linalg.norm(dst_axis) / max(np.linalg.norm(src_axis), 1e-6))
-    angle = float(np.arctan2(dst_axis[1], dst_axis[0]) - np.arctan2(src_axis[1], src_axis[0]))
-    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    m = np.concatenate([rot, (inner[2] - rot @ patch.inner[2])[:, None]], axis=1)
+    (sx, sy), (dx, dy) = (patch.inner[4] - patch.inner[0]).tolist(), (inner[4] - inner[0]).tolist()
+    scale = math.hypot(dx, dy) / max(math.hypot(sx, sy), 1e-6)
+    angle = math.atan2(dy, dx) - math.atan2(sy, sx)
+    c, s = scale * math.cos(angle), scale * math.sin(angle)
+    (px, py), (qx, qy) = patch.inner[2].tolist(), inner[2].tolist()
+    m = np.array([[c, -s, qx - (c * px - s * py)], [s, c, qy - (s * px + c * py)]])
     size = (shape[1], shape[0])
     pixels = cv2.warpAffine(patch.pixels, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = cv2.warpAffine(patch.mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -311,5 +350,4 @@ def draw_lip_seam(frame: np.ndarray, inner: np.ndarray, iod: float, lip_rgb: np.
     mid = np.stack([inner[0], (inner[1] + inner[7]) / 2, (inner[2] + inner[6]) / 2, (inner[3] + inner[5]) / 2, inner[4]])
     pad = int(np.ceil(0.05 * iod)) + 3
     lip = np.asarray(lip_rgb, np.float32)
-    draw_soft_line(frame, mid, lip, max(2, int(round(0.06 * iod))), 0.8, alpha, pad)
-    draw_soft_line(frame, mid, lip * 0.55, 1, 0.6, 0.5 * alpha, pad)
+    draw_soft_lines(frame, mid, [(lip, max(2, int(round(0.06 * iod))), 0.8, alpha), (lip * 0.55, 1, 0.6, 0.5 * alpha)], pad)
