@@ -122,14 +122,15 @@ class ThreadCpu:
     def summary(self, start: float, first_frame_s: float | None) -> dict:
         (t0, c0, first), (t1, c1, _) = self.samples[0], self.samples[-1]
         seen: dict[int, float] = {}  # each thread's CPU in the run: last reading - first (0 if new)
-        render_end = t0
-        previous_render = 0.0
+        render_end, previous_render, previous_at = t0, 0.0, t0
         for at, _, cpu in self.samples:
             for tid, value in cpu.items():
                 seen[tid] = value - first.get(tid, 0.0)
             render = sum(v for tid, v in seen.items() if self.role(tid) == "render")
-            if render > previous_render:
-                render_end, previous_render = at, render
+            # Rendering: a quarter of a core or more (a renderer waiting on a full queue polls it).
+            if render - previous_render >= 0.25 * (at - previous_at):
+                render_end = at
+            previous_render, previous_at = render, at
         own = seen.pop(self._thread.native_id, 0.0)
         roles: dict[str, float] = {}
         for tid, value in seen.items():
