@@ -20,6 +20,7 @@ usage:
   python benchmarks/bench_voices.py                       # every voice `vortex voices` offers, all sentences
   python benchmarks/bench_voices.py --voices jm_kumo,morty --subset 20
   python benchmarks/bench_voices.py --voices heart --fresh --sentences benchmarks/data/voice_sentences_heldout.txt
+  python benchmarks/bench_voices.py --voices heart --seeds 3 --sentences benchmarks/data/voice_sentences_heldout2.txt
   python benchmarks/bench_voices.py --candidate "morty2=0.5 jm_kumo + 0.5 jf_tebukuro @1.10"
 """
 
@@ -194,22 +195,24 @@ class VoiceBench:
             self._engines[name] = factory()
         return self._engines[name]
 
-    def key(self, voice: Voice, sentence: str) -> str:
+    def key(self, voice: Voice, sentence: str, seed: int = 0) -> str:
         phonemes = self._g2p(sentence).phonemes
         blend = ",".join(f"{name}:{weight:.4f}" for name, weight in voice.blend) or voice.id
         text = f"{getattr(voice, 'engine', 'kokoro')}|{blend}|{voice.speed:.3f}|{phonemes}|{synthesis_code()}"
+        text += f"|seed{seed}" if seed else ""  # seed 0 keeps the keys takes were cached under
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
-    def take(self, voice: Voice, sentence: str) -> Take:
+    def take(self, voice: Voice, sentence: str, seed: int = 0) -> Take:
         import soundfile
 
-        key = self.key(voice, sentence)
+        key = self.key(voice, sentence, seed)
         wav, meta = self.cache / f"{key}.flac", self.cache / f"{key}.json"
         if wav.exists() and meta.exists() and not self.fresh:
             wave, _ = soundfile.read(wav, dtype="float32")
             return Take(wave, json.loads(meta.read_text())["synth_s"], True)
         start = time.perf_counter()
-        speech = self.engine(voice).synthesize(sentence, voice=voice.id)
+        extra = {"seed": seed} if seed else {}
+        speech = self.engine(voice).synthesize(sentence, voice=voice.id, **extra)
         synth_s = time.perf_counter() - start
         tmp = wav.with_suffix(f".{os.getpid()}.tmp.flac")
         soundfile.write(tmp, speech.waveform, SAMPLE_RATE, subtype="PCM_16")
@@ -242,11 +245,15 @@ class VoiceBench:
         path.write_text(text, encoding="utf-8")
         return text
 
-    def measure(self, voice: Voice, sentences: list[str], log=None) -> dict:
+    def measure(self, voice: Voice, sentences: list[str], log=None, seeds: int = 1) -> dict:
+        """Whisper's errors over ``sentences``; a seeded engine (hibari) speaks each one ``seeds``
+        times (seeds 0..n-1: the noise component differs), and errors and words are summed."""
         errors = words = synthesized = 0
         rtfs, audio_s, spoken_s, f0s, misheard = [], 0.0, 0.0, [], []
-        for sentence in sentences:
-            take = self.take(voice, sentence)
+        seeded = getattr(voice, "engine", "kokoro") == "hibari"
+        takes = [(sentence, seed) for sentence in sentences for seed in range(seeds if seeded else 1)]
+        for sentence, seed in takes:
+            take = self.take(voice, sentence, seed)
             synthesized += not take.cached
             heard = self.transcript(take.wave)
             n_err, n_words = word_errors(sentence, heard)
@@ -257,15 +264,16 @@ class VoiceBench:
             rtfs.append(take.synth_s / duration)
             f0s.append(yin_f0(take.wave))
             if n_err:
-                misheard.append({"said": sentence, "heard": heard, "errors": n_err})
+                misheard.append({"said": sentence, "heard": heard, "errors": n_err, "seed": seed})
             if log:
-                log(f"{voice.id}: {n_err} error(s) {'(cached) ' if take.cached else ''}| {heard}")
+                log(f"{voice.id}{f' seed {seed}' if seed else ''}: {n_err} error(s) {'(cached) ' if take.cached else ''}| {heard}")
         f0 = np.concatenate(f0s) if f0s else np.zeros(0)
         return {
             "recipe": voice.recipe,
             "speed": voice.speed,
             "kind": voice.kind,
             "sentences": len(sentences),
+            "seeds": seeds if seeded else 1,
             "words": words,
             "errors": errors,
             "wer": round(errors / words, 4) if words else None,
@@ -297,6 +305,7 @@ def run(
     verbose: bool = False,
     sentences_file: Path | None = None,
     fresh: bool = False,
+    seeds: int = 1,
 ) -> dict:
     chosen: dict[str, Voice] = {}
     offered = [v.id for v in VOICES.values() if getattr(v, "offered", True)]
@@ -313,7 +322,7 @@ def run(
     bench = VoiceBench(cache, fresh)
     load_start = uptime_load()
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
-    results = {voice_id: bench.measure(voice, sentences, log) for voice_id, voice in chosen.items()}
+    results = {voice_id: bench.measure(voice, sentences, log, seeds) for voice_id, voice in chosen.items()}
     return {
         "set": {
             "file": sentences_file.name,
@@ -348,10 +357,18 @@ def main() -> None:
     parser.add_argument("--subset", type=int, help="use N sentences spread over the set (screening)")
     parser.add_argument("--cache", type=Path, help="audio cache folder (default $VORTEX_CACHE_DIR/bench_voices)")
     parser.add_argument("--fresh", action="store_true", help="synthesize again even if cached (RTF of this run)")
+    parser.add_argument(
+        "--seeds", type=int, default=1,
+        help="hibari speaks each sentence with seeds 0..N-1 and errors are summed (Whisper's hearing of a "
+        "sentence can flip with the noise alone; Kokoro voices have no seed and speak once)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per sentence on stderr")
     args = parser.parse_args()
     voices = args.voices.split(",") if args.voices else ([] if args.candidate else None)
-    emit(run(args.quick, voices, args.candidate, args.subset, args.cache, args.verbose, args.sentences, args.fresh))
+    if args.seeds < 1:
+        print("bench_voices: --seeds must be at least 1", file=sys.stderr)
+        raise SystemExit(2)
+    emit(run(args.quick, voices, args.candidate, args.subset, args.cache, args.verbose, args.sentences, args.fresh, args.seeds))
 
 
 if __name__ == "__main__":
