@@ -34,7 +34,7 @@ from scipy.spatial import Delaunay
 from vortex.actors.face_mesh import MESH_TO_IBUG68
 from vortex.actors.portrait import Portrait
 from vortex.animators.base import write_chunks_into
-from vortex.animators.warp.blend import weighted_sum
+from vortex.animators.warp.blend import CroppedRows, weighted_sum
 from vortex.animators.warp.config import WarpConfig
 from vortex.animators.warp.eyes import (
     LID_FROM,
@@ -111,8 +111,11 @@ class WarpRig:
     face_grid: Grid
     base_field: np.ndarray  # float32 [h*w*2] closed-rest field (zero for closed-lip portraits)
     basis: np.ndarray  # float32 [K, h*w*2]
+    basis_rows: CroppedRows  # the same basis, each row cropped to where it moves (the CPU path's)
     head_grid: Grid
     head_basis: np.ndarray  # float32 [7 + T, h*w*2]: identity (x, y), m*x, m*y, m into x, then into y; then T turn fields
+    head_planes: np.ndarray  # float32 [5, h, w]: x, y, m*x, m*y, m (head_basis rows 0-6 without their zero halves)
+    turn_rows: CroppedRows  # head_basis rows 7.. cropped to where they move
     face_low: np.ndarray  # float64 [2, 3]: full-resolution pixel -> face-grid sample coordinates
     turn_reach: np.ndarray  # float32 [T]: largest displacement (px) of each turn field
     head: HeadModel  # the 3D points the turn fields were built from
@@ -196,7 +199,7 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
         fields.append(backward_field(target, src, face_grid) - base)
     gx, gy = gaze_fields(rest, frame.iod, face_grid)
     fields += [gx, gy]
-    basis = np.stack([f.reshape(-1) for f in fields]).astype(np.float32)
+    basis = _without_float_noise(np.stack([f.reshape(-1) for f in fields]).astype(np.float32))
     landmark_basis = np.stack([disp[name] for name in EXPRESSION_CHANNELS] + [np.zeros((68, 2))] * 2)
 
     # Head region: wherever the soft head mask or a turn field is non-zero, plus the face grid,
@@ -216,8 +219,9 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
     head_grid = Grid(c0 * step, r0 * step, c1 - c0, r1 - r0, step)
     mask = mask_full[r0:r1, c0:c1]
     hx, hy = head_grid.coords()
-    turns = np.ascontiguousarray(turns[:, r0:r1, c0:c1]).reshape(len(turns), -1)
+    turns = _without_float_noise(np.ascontiguousarray(turns[:, r0:r1, c0:c1]).reshape(len(turns), -1))
     head_basis = np.concatenate([head_rows(hx, hy, mask), turns])
+    head_planes = np.stack([hx, hy, mask * hx, mask * hy, mask]).astype(np.float32)
     turn_reach = np.sqrt((turns.reshape(len(turns), -1, 2) ** 2).sum(-1)).max(axis=1).astype(np.float32)
     off = (face_grid.step - 1) / 2
     face_offset = np.array([face_grid.x0 + off, face_grid.y0 + off], np.float32)
@@ -238,8 +242,11 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
     own_teeth = teeth_patch(image, landmarks[60:68], frame.iod, float(bright @ [0.299, 0.587, 0.114])) if seam_rgb is not None else None
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
-        base_field=base.reshape(-1).astype(np.float32), basis=basis, head_grid=head_grid,
-        head_basis=head_basis, face_low=face_low, turn_reach=turn_reach, head=model, face_offset=face_offset,
+        base_field=base.reshape(-1).astype(np.float32), basis=basis,
+        basis_rows=CroppedRows.from_dense(basis.reshape(len(basis), face_grid.height, face_grid.width, 2)),
+        head_grid=head_grid, head_basis=head_basis, head_planes=head_planes,
+        turn_rows=CroppedRows.from_dense(turns.reshape(len(turns), head_grid.height, head_grid.width, 2)),
+        face_low=face_low, turn_reach=turn_reach, head=model, face_offset=face_offset,
         pivot=rest[8] + frame.v * 0.7 * frame.iod,
         skin_l=skin_l, skin_r=skin_r,
         lash_rgb=_lash_rgb(portrait, image, skin_l, skin_r, mesh_lids),
@@ -251,6 +258,17 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
         teeth=own_teeth,
         config=config,
     )
+
+
+FLOAT_NOISE_PX = 1e-4
+"""Displacements this small are float noise: a triangle whose corners do not move maps back onto
+itself only up to rounding (~1e-6 px), which would make every field non-zero almost everywhere."""
+
+
+def _without_float_noise(rows: np.ndarray) -> np.ndarray:
+    """``rows`` with components under ``FLOAT_NOISE_PX`` set to exactly zero (so their rows crop small)."""
+    rows[np.abs(rows) < FLOAT_NOISE_PX] = 0.0
+    return rows
 
 
 def _head_model(portrait: Portrait, landmarks: np.ndarray, frame: FaceFrame, size: int, config: WarpConfig) -> HeadModel:
@@ -547,10 +565,18 @@ def frame_coefficients(rig: WarpRig, row: np.ndarray) -> tuple[np.ndarray, HeadP
 
 
 def head_map(rig: WarpRig, k: np.ndarray) -> np.ndarray:
-    """float32 [h, w, 2] head-grid map: the affine rows, then the turn rows in use (zero weights skipped)."""
-    at = weighted_sum(k, rig.head_basis)
-    hg = rig.head_grid
-    return at.reshape(hg.height, hg.width, 2)
+    """float32 [h, w, 2] head-grid map ``k @ head_basis``: the identity and the mask-weighted affine
+    on the planes (x and y apart: the affine rows are half zeros), then the turn rows in use.
+    Same sums in the same order as ``weighted_sum(k, head_basis)``."""
+    x, y, mx, my, m = rig.head_planes
+    k1, k2, k3, k4, k5, k6 = k[1:7].tolist()
+    ax = cv2.scaleAdd(mx, k1, x)
+    cv2.scaleAdd(my, k2, ax, dst=ax)
+    cv2.scaleAdd(m, k3, ax, dst=ax)
+    ay = cv2.scaleAdd(mx, k4, y)
+    cv2.scaleAdd(my, k5, ay, dst=ay)
+    cv2.scaleAdd(m, k6, ay, dst=ay)
+    return rig.turn_rows.add_into(cv2.merge([ax, ay]), k[7:])
 
 
 def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
@@ -561,7 +587,7 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     # are solved on this head map before the expression lands in it.
     at = head_map(rig, k)
     points = detail_points(rig, weights, pose, at)
-    expr = (rig.base_field + weighted_sum(weights, rig.basis)).reshape(fg.height, fg.width, 2)
+    expr = rig.basis_rows.add_into(rig.base_field.reshape(fg.height, fg.width, 2).copy(), weights)
     # Only in the window that can land on the face grid: the expression displacement found there.
     r0, r1, c0, c1 = expression_window(rig, k)
     window = at[r0:r1, c0:c1]

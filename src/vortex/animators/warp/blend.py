@@ -7,9 +7,15 @@ worker sets its thread count from its CPUs). Elementwise numpy runs on one threa
 The rows are few (a dozen blend shapes, a few turn fields) and a field is small; each row is one
 ``cv2.scaleAdd`` pass (``total = weight * row + total``, vectorised, never split across threads),
 about a third of NumPy's multiply-then-add through a temporary.
+
+Most blend shapes move only part of the face (a blink its eye, gaze the irises, the jaw the
+lower face), and a frame is memory-bound, so ``CroppedRows`` keeps each row as the box round
+its non-zero samples and adds only that box: the same sum, a quarter of the memory traffic.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,3 +35,35 @@ def weighted_sum(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
         if weight:
             cv2.scaleAdd(row.reshape(-1), float(dtype.type(weight)), flat, dst=flat)
     return total
+
+
+@dataclass(frozen=True)
+class CroppedRows:
+    """Rows [K, h, w, c] (float32) kept as each row's bounding box of non-zero samples."""
+
+    shape: tuple[int, ...]  # (h, w, c) of one row
+    boxes: tuple[tuple[int, int, int, int], ...]  # (r0, r1, c0, c1) per row; r0 == r1 when all zero
+    crops: tuple[np.ndarray, ...]  # float32 [r1 - r0, c1 - c0, c] per row, C-contiguous
+
+    @classmethod
+    def from_dense(cls, rows: np.ndarray) -> "CroppedRows":
+        rows = np.asarray(rows, np.float32)
+        boxes, crops = [], []
+        for row in rows:
+            ys, xs = np.nonzero(np.any(row != 0, axis=-1))
+            if ys.size == 0:
+                box = (0, 0, 0, 0)
+            else:
+                box = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+            boxes.append(box)
+            crops.append(np.ascontiguousarray(row[box[0] : box[1], box[2] : box[3]]))
+        return cls(tuple(rows.shape[1:]), tuple(boxes), tuple(crops))
+
+    def add_into(self, total: np.ndarray, weights) -> np.ndarray:
+        """``total += sum_i weights[i] * rows[i]`` in place (float32 ``self.shape``), row by row in order,
+        zero weights skipped; returns ``total``."""
+        for weight, (r0, r1, c0, c1), crop in zip(np.asarray(weights, np.float64).tolist(), self.boxes, self.crops):
+            if weight and r1 > r0:
+                view = total[r0:r1, c0:c1]
+                cv2.scaleAdd(crop, float(np.float32(weight)), view, dst=view)
+        return total
