@@ -394,11 +394,12 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray, head_at: np.nda
     samples under the points are blended from the head basis here.
     """
     hg = rig.head_grid
-    lx, ly = hg.to_low(points[:, 0], points[:, 1])
-    x0 = np.clip(np.floor(lx).astype(int), 0, hg.width - 2)
-    y0 = np.clip(np.floor(ly).astype(int), 0, hg.height - 2)
-    fx = np.clip(lx - x0, 0.0, 1.0)[:, None]
-    fy = np.clip(ly - y0, 0.0, 1.0)[:, None]
+    off = (hg.step - 1) / 2
+    low = (points - (hg.x0 + off, hg.y0 + off)) * (1.0 / hg.step)  # head-grid sample coordinates (x, y)
+    corner = np.clip(np.floor(low), 0, (hg.width - 2, hg.height - 2))
+    frac = np.clip(low - corner, 0.0, 1.0)
+    fx, fy = frac[:, :1], frac[:, 1:]
+    x0, y0 = corner.astype(np.intp).T
     # All four corners of every point in one gather (of the rows in use).
     yy = np.concatenate([y0, y0, y0 + 1, y0 + 1])
     xx = np.concatenate([x0, x0 + 1, x0, x0 + 1])
@@ -408,9 +409,10 @@ def head_map_at(rig: WarpRig, k: np.ndarray, points: np.ndarray, head_at: np.nda
         basis = rig.head_basis.reshape(len(k), hg.height, hg.width, 2)
         rows = np.flatnonzero(k)
         corners = weighted_sum(k[rows].astype(np.float64), basis[rows[:, None], yy[None, :], xx[None, :]])
-    c00, c01, c10, c11 = np.split(corners, 4)
+    n = len(points)
+    c00, c01, c10, c11 = corners[:n], corners[n : 2 * n], corners[2 * n : 3 * n], corners[3 * n :]
     value = (c00 * (1 - fx) + c01 * fx) * (1 - fy) + (c10 * (1 - fx) + c11 * fx) * fy
-    outside = (lx < 0) | (ly < 0) | (lx > hg.width - 1) | (ly > hg.height - 1)
+    outside = ((low < 0) | (low > (hg.width - 1, hg.height - 1))).any(axis=1)
     value[outside] = points[outside]
     return value
 
@@ -594,14 +596,17 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     low = cv2.transform(window, rig.face_low)
     window += cv2.remap(expr, low, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     full_h, full_w = hg.full_shape
+    # x and y maps apart: OpenCV resizes two one-channel maps faster than one two-channel map.
+    map_x, map_y = cv2.split(at)
     if hg.step > 1:
-        at = cv2.resize(at, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+        map_x = cv2.resize(map_x, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+        map_y = cv2.resize(map_y, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
         # Resizing clamps at the edges, half a pixel off for the outermost rows and columns; the
         # region's edge never moves, so they get the exact identity back.
-        at[0, :, 1] = hg.y0
-        at[-1, :, 1] = hg.y0 + full_h - 1
-        at[:, 0, 0] = hg.x0
-        at[:, -1, 0] = hg.x0 + full_w - 1
+        map_y[0] = hg.y0
+        map_y[-1] = hg.y0 + full_h - 1
+        map_x[:, 0] = hg.x0
+        map_x[:, -1] = hg.x0 + full_w - 1
     y0, x0 = hg.y0, hg.x0
     y1, x1 = y0 + full_h, x0 + full_w
     # The still frame round the moving region, as the source has it; the region is all remapped.
@@ -610,7 +615,7 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     out[y0:y1, :x0] = rig.image[y0:y1, :x0]
     out[y0:y1, x1:] = rig.image[y0:y1, x1:]
     region = out[y0:y1, x0:x1]
-    warped = cv2.remap(rig.image, at, None, cv2.INTER_LINEAR, dst=region, borderMode=cv2.BORDER_REFLECT)
+    warped = cv2.remap(rig.image, map_x, map_y, cv2.INTER_LINEAR, dst=region, borderMode=cv2.BORDER_REFLECT)
     if warped is not region and not np.shares_memory(warped, region):
         region[:] = warped
 
