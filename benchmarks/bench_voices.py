@@ -196,7 +196,12 @@ class VoiceBench:
         return self._engines[name]
 
     def key(self, voice: Voice, sentence: str, seed: int = 0) -> str:
-        phonemes = self._g2p(sentence).phonemes
+        from vortex.speech.g2p import first_chunk_least
+        from vortex.speech.voices import get_emotion, model_speed
+
+        # The chunks as the engine makes them: Kokoro speaks a long first sentence's first phrase apart.
+        first = 0 if getattr(voice, "engine", "kokoro") == "hibari" else first_chunk_least(model_speed(1.0, voice, get_emotion("neutral")))
+        phonemes = self._g2p(sentence, first_chunk_tokens=first).phonemes
         blend = ",".join(f"{name}:{weight:.4f}" for name, weight in voice.blend) or voice.id
         text = f"{getattr(voice, 'engine', 'kokoro')}|{blend}|{voice.speed:.3f}|{phonemes}|{synthesis_code()}"
         text += f"|seed{seed}" if seed else ""  # seed 0 keeps the keys takes were cached under

@@ -19,7 +19,7 @@ def speech_engine():
 
 @pytest.fixture(scope="session")
 def sample_speech(speech_engine):
-    """Two sentences (two chunks) of real Kokoro speech, voice jf_alpha."""
+    """Two sentences of real Kokoro speech, voice jf_alpha (three chunks: the first phrase is its own)."""
     return speech_engine.synthesize(SAMPLE_TEXT, voice="jf_alpha")
 
 

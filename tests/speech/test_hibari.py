@@ -200,10 +200,11 @@ def test_chunk_joins_are_silent_without_clicks(hibari_engine, monkeypatch):
         assert np.abs(np.diff(around)).max() < 0.002 * peak, join
 
 
-def silent_runs(wave: np.ndarray, floor_db: float = -40.0, frame: int = 240) -> list[float]:
+def silent_runs(wave: np.ndarray, floor_db: float = -40.0, frame: int = 240, with_starts: bool = False) -> list:
     """Seconds of each run of quiet 10 ms frames between the first and the last sound: an energy
     voice-activity detector (RMS ``floor_db`` below the 95th percentile of the frames), written
-    here and independent of the engine's timeline and of its own edge trimming (-50 dB)."""
+    here and independent of the engine's timeline and of its own edge trimming (-50 dB).
+    with_starts: (start, length) pairs instead of lengths."""
     n = len(wave) // frame
     rms = np.sqrt(np.mean(wave[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
     quiet = rms < np.percentile(rms, 95) * 10 ** (floor_db / 20)
@@ -213,7 +214,8 @@ def silent_runs(wave: np.ndarray, floor_db: float = -40.0, frame: int = 240) -> 
         while j < n and quiet[j] == quiet[i]:
             j += 1
         if quiet[i] and i > 0 and j < n:
-            runs.append((j - i) * frame / 24_000)
+            length = (j - i) * frame / 24_000
+            runs.append((i * frame / 24_000, length) if with_starts else length)
         i = j
     return runs
 

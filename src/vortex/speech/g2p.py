@@ -25,6 +25,7 @@ naturalness.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import unicodedata
@@ -39,6 +40,19 @@ MAX_TOKENS = 510
 
 CHUNK_TOKENS = 220
 """Target size of one synthesis chunk: small chunks keep attention cheap and progress granular."""
+
+FIRST_PHRASE_S = 1.0
+"""Speech a script's first chunk must hold when it is cut short at a phrase break (``first_chunk_tokens``).
+
+Why: a slot's first frame waits for the first chunk, and its motion row is final only once the
+timeline is known 1.22 s in (the mouth's 1.2 s reach plus its 20 ms lead, ``vortex.motion``);
+the first chunk starts with the model's ~0.3 s lead-in silence, so 0.9 s of speech is the least
+that releases frame 0 alone, and 1.0 s leaves a margin. A shorter first phrase ("Well,") would
+only add a pause: frame 0 would still wait for the next chunk."""
+SPOKEN_TOKENS_PER_S = 16.0
+"""Kokoro's tokens (phonemes, stress marks, spaces) per second of speech at model speed 1: 15.7-17.7
+measured on 4 sentences and 2 voices (jm_kumo, morty) that no benchmark speaks; the low end keeps
+the first phrase at least ``FIRST_PHRASE_S`` long."""
 
 PUNCTUATION = frozenset(';:,.!?—…"()“”')
 PHRASE_BREAKS = frozenset(",;:—…")
@@ -177,7 +191,11 @@ def _is_phonetic(group: str) -> bool:
 class G2P:
     """Text -> ``Phonemized`` (chunks under the token limit, each token tagged with its word)."""
 
-    def __call__(self, text: str, chunk_tokens: int = CHUNK_TOKENS) -> Phonemized:
+    def __call__(self, text: str, chunk_tokens: int = CHUNK_TOKENS, first_chunk_tokens: int = 0) -> Phonemized:
+        """first_chunk_tokens: when > 0, the script's first sentence is cut at its first phrase break
+        (``, ; : — …``) that has at least this many tokens before it and after it, so a slow engine
+        makes its first chunk, and a slot its first frame, sooner (``first_chunk_least``); 0 keeps
+        whole sentences. Every other sentence is chunked as before (split only over ``chunk_tokens``)."""
         # A blank line ends a sentence even without punctuation (scripts often have no final period).
         paragraphs = [normalize_text(p) for p in re.split(r"\n\s*\n", text or "")]
         paragraphs = [p if p[-1] in ".!?…\"”)" else p + "." for p in paragraphs if p]
@@ -194,8 +212,13 @@ class G2P:
         if not words:
             raise InvalidInputError(f"text has no speakable words: {text[:60]!r}")
         chunks: list[Chunk] = []
-        for tokens in sentence_tokens:
-            pieces = _split_tokens(tokens, min(chunk_tokens, MAX_TOKENS - 2))
+        limit = min(chunk_tokens, MAX_TOKENS - 2)
+        for number, tokens in enumerate(sentence_tokens):
+            head = _first_phrase(tokens, first_chunk_tokens, limit) if number == 0 and first_chunk_tokens > 0 else None
+            if head is not None:
+                chunks.append(_make_chunk(_strip_spaces(head), "phrase"))
+                tokens = _strip_spaces(tokens[len(head):])
+            pieces = _split_tokens(tokens, limit)
             for i, piece in enumerate(pieces):
                 kind = "phrase" if i < len(pieces) - 1 else "sentence"
                 chunks.append(_make_chunk(piece, kind))
@@ -234,6 +257,21 @@ class G2P:
                 if ch in table:
                     tokens.append((ch, None if ch in PUNCTUATION else owner))
         return tokens
+
+
+def first_chunk_least(model_speed: float) -> int:
+    """Tokens the first phrase needs to hold ``FIRST_PHRASE_S`` of speech at ``model_speed``."""
+    return max(1, math.ceil(FIRST_PHRASE_S * SPOKEN_TOKENS_PER_S * model_speed))
+
+
+def _first_phrase(tokens: list[tuple[str, int | None]], least: int, limit: int) -> list[tuple[str, int | None]] | None:
+    """The sentence's tokens up to its first phrase break with at least ``least`` tokens on both
+    sides (and at most ``limit`` before it), or None when no break qualifies."""
+    for i, (symbol, _) in enumerate(tokens[:limit]):
+        if symbol in PHRASE_BREAKS and i + 1 < len(tokens) and tokens[i + 1][0] == SPACE:
+            if i + 1 >= least and len(_strip_spaces(tokens[i + 1:])) >= least:
+                return tokens[: i + 1]
+    return None
 
 
 def _split_tokens(tokens: list[tuple[str, int | None]], limit: int) -> list[list[tuple[str, int | None]]]:

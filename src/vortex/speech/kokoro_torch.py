@@ -40,7 +40,7 @@ from vortex.config import SAMPLE_RATE
 from vortex.errors import InvalidInputError, MissingResourceError, ModelIntegrityError
 from vortex.progress import Progress
 from vortex.speech.chunked import SpeechStream, fit_to_audio, synthesize_chunks
-from vortex.speech.g2p import G2P, Chunk
+from vortex.speech.g2p import G2P, Chunk, first_chunk_least
 from vortex.speech.kokoro_model import SAMPLES_PER_UNIT
 from vortex.speech.speech import Speech
 from vortex.speech.voices import (
@@ -157,12 +157,17 @@ def load_voice_pack(path: Path) -> np.ndarray:
 
 
 class KokoroTorchSpeech:
-    """Resident KModel + voice packs; thread-safe (one synthesis at a time per instance)."""
+    """Resident KModel + voice packs; thread-safe (one synthesis at a time per instance).
+
+    first_phrase: the script's first chunk is its first phrase, as in ``KokoroOnnxSpeech`` (the
+    same model, as slow on a CPU; one chunking rule for every Kokoro backend).
+    """
 
     name = "kokoro-torch"
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, models_dir: str | Path | None = None, device: str = "auto", seed: int = 0) -> None:
+    def __init__(self, models_dir: str | Path | None = None, device: str = "auto", seed: int = 0,
+                 first_phrase: bool = True) -> None:
         from vortex.devices import choose_device
 
         try:
@@ -174,6 +179,7 @@ class KokoroTorchSpeech:
         self.root = require(BACKEND, models_dir)
         self.device = choose_device(device).kind
         self.seed = int(seed)
+        self.first_phrase = bool(first_phrase)
         self.model = load_kmodel(self.root / CONFIG_FILE, self.root / MODEL_FILE, self.device)
         self.vocab: dict[str, int] = dict(self.model.vocab)
         self._g2p = G2P()
@@ -219,7 +225,7 @@ class KokoroTorchSpeech:
         voice_obj = english_voice(voice)
         emotion_obj = get_emotion(emotion)
         rate = model_speed(speed, voice_obj, emotion_obj)
-        phonemized = self._g2p(text)
+        phonemized = self._g2p(text, first_chunk_tokens=first_chunk_least(rate) if self.first_phrase else 0)
         pack = self.voice_pack(voice_obj)
         return synthesize_chunks(
             lambda index, chunk: self.run_chunk(chunk, pack, rate, self.seed + index),
