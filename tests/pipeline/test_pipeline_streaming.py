@@ -64,6 +64,17 @@ def test_pipelined_slot_has_the_bytes_of_the_whole_timeline_path(pipeline, tmp_p
     assert seen[-1].stage == "done" and seen[-1].frames_total == result.frames
 
 
+def test_a_first_sentence_spoken_as_two_chunks_keeps_the_whole_timeline_bytes(pipeline, tmp_path):
+    """Kokoro speaks a long first sentence's first phrase as a chunk of its own (so the first
+    frame waits only for it); the slot's bytes are still those of the whole timeline."""
+    spec = recipe(6, script="While the portal warms up, Morty, check that nobody left a sandwich inside. Go!")
+    seen = []
+    result = pipeline.generate_slot_sync(spec, output=tmp_path / "streamed.mp4", on_progress=seen.append)
+    assert result.success, result.error
+    assert max(p.speech_chunks_total for p in seen) == 3  # "While the portal warms up," / "Morty, check ... inside." / "Go!"
+    assert (tmp_path / "streamed.mp4").read_bytes() == whole_timeline_mp4(pipeline, spec, tmp_path / "whole.mp4")
+
+
 def test_the_first_frames_reach_the_sinks_before_the_speech_is_done(pipeline, tmp_path):
     """Frames are encoded while later sentences are still being synthesized."""
     order = []
