@@ -22,6 +22,14 @@ Printed (JSON):
   only that runs, 240 frames at 512 px): rendering with two workers, with one and with
   OpenCV's pool on, encoding an
   MP4 alone and an MP4 + HLS pair with one YUV conversion per frame and with one per sink;
+- ``first_frame_by_voice``: time from the request to the first encoded frame of the 45-s slot
+  for one voice of each embedded speech backend (``heart`` on hibari, ``rick_c137`` on the int8
+  Kokoro ONNX model), the slot cancelled once that frame is in the sink; ``--repeats`` runs each
+  (default 3; 0 skips it), the median reported (also in ``headline``). For Kokoro the same slot is also run with its first chunk a
+  whole sentence (``first_phrase=False``, the engine before the first-phrase chunk), alternating
+  with the shipped rule, so their ratio is measured under the same load; each also as the
+  process's CPU seconds to that frame (``*_cpu_s``), which the neighbours do not inflate. ``--first-frame``
+  prints only this (and the machine), for a quick re-run;
 - ``memory`` (``--slots N``, default 20 quick slots, 3 with ``--quick``; 0 skips it): peak RSS of each of N slots
   made one after another in this process, to see it stay flat;
 - the machine: cores, load averages before and after (on a shared machine the wall times
@@ -292,6 +300,69 @@ def per_frame_cpu(pipeline, frames: int = 240) -> dict:
             "encode_mp4_hls_cpu_ms": ms(shared_cpu), "encode_mp4_hls_separate_cpu_ms": ms(separate_cpu)}
 
 
+FIRST_FRAME_VOICES = ("heart", "rick_c137")
+
+
+def first_frame(pipeline, voice: str, tmp: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of this process from the request to the first frame in the MP4 sink (the
+    slot is then cancelled). On a loaded machine the wall time measures the neighbours; the CPU
+    time is what the slot spent on its first frame (on two quiet cores the wall is at least half of it)."""
+    import threading
+
+    cancel, seen = threading.Event(), []
+
+    def on_progress(update) -> None:
+        if update.stage == "animation" and update.frames_done >= 1 and not seen:
+            seen.append((time.perf_counter(), time.process_time()))
+            cancel.set()
+
+    started, cpu0 = time.perf_counter(), time.process_time()
+    pipeline.generate_slot_sync(recipe(False, voice=voice), output=tmp / "first.mp4", on_progress=on_progress, cancel=cancel)
+    if not seen:
+        raise RuntimeError(f"the {voice} slot ended without a frame")
+    return seen[0][0] - started, seen[0][1] - cpu0
+
+
+def first_frame_by_voice(repeats: int = 3, voices: tuple[str, ...] = FIRST_FRAME_VOICES) -> dict:
+    """The first-frame time per speech backend; for a Kokoro voice also with whole-sentence first chunks."""
+    import statistics
+
+    from vortex.pipeline import VortexPipeline
+    from vortex.speech.voices import get_voice
+
+    out = {}
+    for voice in voices:
+        embedded = {"hibari": "hibari", "kokoro": "kokoro-onnx"}[get_voice(voice).engine]
+        pipeline = VortexPipeline(animator="warp", actor="procedural", speech=embedded).load()
+        engine = pipeline.speech_backend(voice)
+        variants = {"first_phrase": True, "whole_sentence": False} if hasattr(engine, "first_phrase") else {"as_shipped": None}
+        samples: dict[str, list[float]] = {name: [] for name in variants}
+        cpu: dict[str, list[float]] = {name: [] for name in variants}
+        with tempfile.TemporaryDirectory() as tmp:
+            first_frame(pipeline, voice, Path(tmp))  # warm caches
+            for _ in range(repeats):
+                for name, rule in variants.items():  # alternating: both variants see the same load
+                    if rule is not None:
+                        engine.first_phrase = rule
+                    wall, cpu_s = first_frame(pipeline, voice, Path(tmp))
+                    samples[name].append(round(wall, 3))
+                    cpu[name].append(round(cpu_s, 3))
+        if hasattr(engine, "first_phrase"):
+            engine.first_phrase = True
+        row = {"speech": embedded, **{f"{name}_s": statistics.median(v) for name, v in samples.items()},
+               **{f"{name}_cpu_s": statistics.median(v) for name, v in cpu.items()}, "samples": samples, "cpu_samples": cpu}
+        if "whole_sentence" in samples:
+            row["whole_sentence_over_first_phrase"] = round(row["whole_sentence_s"] / row["first_phrase_s"], 2)
+            row["whole_sentence_over_first_phrase_cpu"] = round(row["whole_sentence_cpu_s"] / row["first_phrase_cpu_s"], 2)
+        out[voice] = row
+    return out
+
+
+def shipped_first_frame(row: dict) -> float:
+    """The median first frame of the engine as shipped (Kokoro: with the first-phrase chunk)."""
+    return row.get("first_phrase_s", row.get("as_shipped_s"))
+
+
 def memory(pipeline, slots: int, voice: str) -> dict:
     peaks = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -302,7 +373,7 @@ def memory(pipeline, slots: int, voice: str) -> dict:
     return {"slots": slots, "slot_s": 10, "peak_rss_mb_each": peaks, "growth_mb": round(peaks[-1] - peaks[0], 1)}
 
 
-def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137") -> dict:
+def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137", repeats: int = 3) -> dict:
     from vortex.pipeline import VortexPipeline
 
     slots = (3 if quick else 20) if slots is None else slots
@@ -342,6 +413,8 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
     mem = memory(pipeline, slots, voice) if slots else None  # before per_frame_cpu holds 240 frames at once
     frame_cost = per_frame_cpu(pipeline)
     peak_rss = max([new["slot_peak_rss_mb"], *(mem["peak_rss_mb_each"] if mem else [])])
+    process_rss = peak_rss_mb()  # before first_frame_by_voice loads a pipeline per speech backend
+    by_voice = first_frame_by_voice(repeats) if repeats else None
     result = {
         "headline": {  # the issue's figures, for a quiet-machine re-run
             "cpu_utilisation": new["cpu_utilisation"], "cpu_utilisation_one_render_worker": one["cpu_utilisation"],
@@ -352,6 +425,7 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
             "wall_per_slot_one_render_worker_s": one["wall_per_slot_s"],
             "render_cpu_ms_per_frame": frame_cost["render_cpu_ms"], "encode_cpu_ms_per_frame": frame_cost["encode_cpu_ms"],
             "peak_rss_mb": peak_rss, "load_before": [round(x, 2) for x in load_before],
+            "first_frame_by_voice_s": by_voice and {v: shipped_first_frame(row) for v, row in by_voice.items()},
         },
         "voice": voice,
         "backends": {"speech": embedded, "actor": "procedural", "animator": "warp"},
@@ -366,7 +440,8 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
         "wall_ratio": round(new["wall_s"] / old["wall_s"], 3),
         "per_frame_cpu_ms": frame_cost,
         "memory": mem,
-        "process_peak_rss_mb": peak_rss_mb(),
+        "process_peak_rss_mb": process_rss,
+        "first_frame_by_voice": by_voice,
         "machine": {"cores": os.cpu_count(), "cores_assumed": CORES, "load_before": [round(x, 2) for x in load_before],
                     "load_after": [round(x, 2) for x in os.getloadavg()]},
         "targets": TARGETS,
@@ -380,7 +455,17 @@ def run(quick: bool = False, slots: int | None = None, voice: str = "rick_c137")
     return result
 
 
+def first_frame_only(repeats: int) -> dict:
+    load_before = os.getloadavg()
+    by_voice = first_frame_by_voice(repeats)
+    return {"first_frame_by_voice": by_voice, "target_s": TARGETS["first_frame_s"],
+            "met": {voice: shipped_first_frame(row) <= TARGETS["first_frame_s"] for voice, row in by_voice.items()},
+            "machine": {"cores": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
+                        "load_after": [round(x, 2) for x in os.getloadavg()]}}
+
+
 if __name__ == "__main__":
     slots = int(sys.argv[sys.argv.index("--slots") + 1]) if "--slots" in sys.argv else None
     voice = sys.argv[sys.argv.index("--voice") + 1] if "--voice" in sys.argv else "rick_c137"
-    emit(run("--quick" in sys.argv, slots, voice))
+    repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
+    emit(first_frame_only(repeats) if "--first-frame" in sys.argv else run("--quick" in sys.argv, slots, voice, repeats))
