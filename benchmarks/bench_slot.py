@@ -320,6 +320,10 @@ def first_frame(pipeline, voice: str, tmp: Path) -> tuple[float, float]:
     pipeline.generate_slot_sync(recipe(False, voice=voice), output=tmp / "first.mp4", on_progress=on_progress, cancel=cancel)
     if not seen:
         raise RuntimeError(f"the {voice} slot ended without a frame")
+    # The cancelled slot's speech stops only after the chunk it is synthesizing, holding the
+    # engine until then: wait for it (a short sentence queues behind it), or the next request's
+    # first chunk would wait too.
+    pipeline.speech_backend(voice).synthesize("Ready.", voice)
     return seen[0][0] - started, seen[0][1] - cpu0
 
 
