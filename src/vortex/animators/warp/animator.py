@@ -110,6 +110,7 @@ class WarpRig:
     landmark_basis: np.ndarray  # float64 [K, 68, 2] forward landmark displacement per channel
     face_grid: Grid
     base_field: np.ndarray  # float32 [h*w*2] closed-rest field (zero for closed-lip portraits)
+    base_box: tuple[int, int, int, int] | None  # face-grid rows r0:r1, columns c0:c1 where it is non-zero
     basis: np.ndarray  # float32 [K, h*w*2]
     basis_rows: CroppedRows  # the same basis, each row cropped to where it moves (the CPU path's)
     head_grid: Grid
@@ -239,10 +240,12 @@ def build_rig(portrait: Portrait, step: int | None = None, config: WarpConfig | 
         style = drawn_mouth_style(bright, *drawn, lips, config.teeth_margin)
     else:
         style = mouth_style(bright, lips, config.teeth_margin)
+    base_field = _without_float_noise(base.reshape(-1).astype(np.float32))
     own_teeth = teeth_patch(image, landmarks[60:68], frame.iod, float(bright @ [0.299, 0.587, 0.114])) if seam_rgb is not None else None
     return WarpRig(
         image=image, frame=frame, rest=rest, landmark_basis=landmark_basis, face_grid=face_grid,
-        base_field=base.reshape(-1).astype(np.float32), basis=basis,
+        base_field=base_field, base_box=CroppedRows.from_dense(base_field.reshape(1, face_grid.height, face_grid.width, 2)).union_box([1.0]),
+        basis=basis,
         basis_rows=CroppedRows.from_dense(basis.reshape(len(basis), face_grid.height, face_grid.width, 2)),
         head_grid=head_grid, head_basis=head_basis, head_planes=head_planes,
         turn_rows=CroppedRows.from_dense(turns.reshape(len(turns), head_grid.height, head_grid.width, 2)),
@@ -522,14 +525,16 @@ class WarpAnimator:
         write_chunks_into(self.frames(portrait, controls), buffer)
 
 
-def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
-    """Head-grid rows r0:r1 and columns c0:c1 whose samples can map into the face grid.
+def expression_window(rig: WarpRig, k: np.ndarray, box: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int]:
+    """Head-grid rows r0:r1 and columns c0:c1 whose samples can map into the face grid (or into
+    its samples ``box``: rows r0:r1, columns c0:c1, where this frame's expression moves).
 
     The head map moves a sample by at most the full backward affine's displacement (the mask is
     <= 1), which is largest at a corner of the region, plus the turn fields' reach; outside the face grid the expression
     field is zero, so the rest of the head grid can skip the expression lookup.
     """
     fg, hg = rig.face_grid, rig.head_grid
+    fr0, fr1, fc0, fc1 = box if box is not None else (0, fg.height, 0, fg.width)
     full_h, full_w = hg.full_shape
     k1, k2, k3, k4, k5, k6 = k[1:7].tolist()
     reach = max(math.hypot(k1 * x + k2 * y + k3, k4 * x + k5 * y + k6)
@@ -537,10 +542,10 @@ def expression_window(rig: WarpRig, k: np.ndarray) -> tuple[int, int, int, int]:
     # a turn field moves a sample at most this far
     reach += sum(abs(w) * r for w, r in zip(k[7:].tolist(), rig.turn_reach.tolist()) if w)
     off = (hg.step - 1) / 2
-    c0 = math.floor((fg.x0 - reach - hg.x0 - off) / hg.step)
-    c1 = math.ceil((fg.x0 + fg.width * fg.step + reach - hg.x0 - off) / hg.step) + 1
-    r0 = math.floor((fg.y0 - reach - hg.y0 - off) / hg.step)
-    r1 = math.ceil((fg.y0 + fg.height * fg.step + reach - hg.y0 - off) / hg.step) + 1
+    c0 = math.floor((fg.x0 + fc0 * fg.step - reach - hg.x0 - off) / hg.step)
+    c1 = math.ceil((fg.x0 + fc1 * fg.step + reach - hg.x0 - off) / hg.step) + 1
+    r0 = math.floor((fg.y0 + fr0 * fg.step - reach - hg.y0 - off) / hg.step)
+    r1 = math.ceil((fg.y0 + fr1 * fg.step + reach - hg.y0 - off) / hg.step) + 1
     return max(r0, 0), min(max(r1, 0), hg.height), max(c0, 0), min(max(c1, 0), hg.width)
 
 
@@ -589,12 +594,21 @@ def render_frame(rig: WarpRig, row: np.ndarray, out: np.ndarray) -> None:
     # are solved on this head map before the expression lands in it.
     at = head_map(rig, k)
     points = detail_points(rig, weights, pose, at)
-    expr = rig.basis_rows.add_into(rig.base_field.reshape(fg.height, fg.width, 2).copy(), weights)
-    # Only in the window that can land on the face grid: the expression displacement found there.
-    r0, r1, c0, c1 = expression_window(rig, k)
-    window = at[r0:r1, c0:c1]
-    low = cv2.transform(window, rig.face_low)
-    window += cv2.remap(expr, low, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # The expression moves the face only inside the box round its rows in use (and the rest
+    # field): its field there, and only the head samples that can land in that box look it up.
+    box = rig.basis_rows.union_box(weights, rig.base_box)
+    if box is not None:
+        r0, r1, c0, c1 = box
+        expr = np.zeros((r1 - r0, c1 - c0, 2), np.float32)
+        if rig.base_box is not None:
+            b0, b1, b2, b3 = rig.base_box
+            expr[b0 - r0 : b1 - r0, b2 - c0 : b3 - c0] = rig.base_field.reshape(fg.height, fg.width, 2)[b0:b1, b2:b3]
+        rig.basis_rows.add_into(expr, weights, (r0, c0))
+        wr0, wr1, wc0, wc1 = expression_window(rig, k, box)
+        window = at[wr0:wr1, wc0:wc1]
+        to_box = rig.face_low - np.array([[0.0, 0.0, c0], [0.0, 0.0, r0]])
+        window += cv2.remap(expr, cv2.transform(window, to_box), None, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     full_h, full_w = hg.full_shape
     # x and y maps apart: OpenCV resizes two one-channel maps faster than one two-channel map.
     map_x, map_y = cv2.split(at)

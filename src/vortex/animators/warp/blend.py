@@ -59,11 +59,23 @@ class CroppedRows:
             crops.append(np.ascontiguousarray(row[box[0] : box[1], box[2] : box[3]]))
         return cls(tuple(rows.shape[1:]), tuple(boxes), tuple(crops))
 
-    def add_into(self, total: np.ndarray, weights) -> np.ndarray:
-        """``total += sum_i weights[i] * rows[i]`` in place (float32 ``self.shape``), row by row in order,
-        zero weights skipped; returns ``total``."""
+    def union_box(self, weights, extra: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
+        """The box (r0, r1, c0, c1) round every row with a non-zero weight (and ``extra``); None when empty."""
+        boxes = [box for weight, box in zip(np.asarray(weights).tolist(), self.boxes) if weight and box[1] > box[0]]
+        if extra is not None:
+            boxes.append(extra)
+        if not boxes:
+            return None
+        r0s, r1s, c0s, c1s = zip(*boxes)
+        return min(r0s), max(r1s), min(c0s), max(c1s)
+
+    def add_into(self, total: np.ndarray, weights, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """``total += sum_i weights[i] * rows[i]`` in place, row by row in order, zero weights skipped;
+        ``total`` (float32) holds the rows' samples from (row, column) ``origin`` on and must cover
+        every row in use. Returns ``total``."""
+        oy, ox = origin
         for weight, (r0, r1, c0, c1), crop in zip(np.asarray(weights, np.float64).tolist(), self.boxes, self.crops):
             if weight and r1 > r0:
-                view = total[r0:r1, c0:c1]
+                view = total[r0 - oy : r1 - oy, c0 - ox : c1 - ox]
                 cv2.scaleAdd(crop, float(np.float32(weight)), view, dst=view)
         return total
