@@ -46,7 +46,7 @@ class CroppedRows:
     crops: tuple[np.ndarray, ...]  # float32 [r1 - r0, c1 - c0, c] per row, C-contiguous
 
     @classmethod
-    def from_dense(cls, rows: np.ndarray) -> "CroppedRows":
+    def from_dense(cls, rows: np.ndarray) -> CroppedRows:
         rows = np.asarray(rows, np.float32)
         boxes, crops = [], []
         for row in rows:
