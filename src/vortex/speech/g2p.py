@@ -268,9 +268,9 @@ def _first_phrase(tokens: list[tuple[str, int | None]], least: int, limit: int) 
     """The sentence's tokens up to its first phrase break with at least ``least`` tokens on both
     sides (and at most ``limit`` before it), or None when no break qualifies."""
     for i, (symbol, _) in enumerate(tokens[:limit]):
-        if symbol in PHRASE_BREAKS and i + 1 < len(tokens) and tokens[i + 1][0] == SPACE:
-            if i + 1 >= least and len(_strip_spaces(tokens[i + 1:])) >= least:
-                return tokens[: i + 1]
+        at_break = symbol in PHRASE_BREAKS and i + 1 < len(tokens) and tokens[i + 1][0] == SPACE
+        if at_break and i + 1 >= least and len(_strip_spaces(tokens[i + 1:])) >= least:
+            return tokens[: i + 1]
     return None
 
 
