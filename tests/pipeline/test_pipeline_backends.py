@@ -147,3 +147,15 @@ def test_a_pipeline_turns_opencv_s_own_thread_pool_off():
     assert done.returncode == 0, done.stderr
     before, after = map(int, done.stdout.split()[-2:])
     assert before >= 2 and after == 1
+
+
+def test_load_makes_the_chosen_speech_backend_resident_beside_the_default_voices():
+    """A pipeline built for Kokoro's voices loads Kokoro at start-up, not in its first slot, and
+    still speaks the default voice on hibari."""
+    from vortex.pipeline import VortexPipeline
+
+    pipe = VortexPipeline(animator="warp", actor="procedural", speech="kokoro-onnx").load(animator=False)
+    assert pipe.resident_speech == ("kokoro-onnx", "hibari")
+    assert pipe.speech_backend("jm_kumo").name == "kokoro-onnx"
+    assert pipe.speech_backend("heart").name == "hibari"
+    assert pipe.resident_speech == ("kokoro-onnx", "hibari")  # nothing loaded again

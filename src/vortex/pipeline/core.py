@@ -110,12 +110,23 @@ class VortexPipeline:
     # -- backends ---------------------------------------------------------------------------
 
     def load(self, speech: bool = True, animator: bool = True) -> "VortexPipeline":
-        """Load the backends now (a server calls this once at start-up)."""
+        """Load the backends now (a server calls this once at start-up).
+
+        Speech: the backend the pipeline chose and the default voice's engine, when they differ
+        (a pipeline built for Kokoro's voices still speaks ``heart`` on hibari); loading only the
+        default voice's left a Kokoro pipeline to load Kokoro during its first slot."""
         if speech:
+            self._resident_speech(self.backend_choices["speech"])
             self.speech_backend()
         if animator:
             self.animator_backend()
         return self
+
+    @property
+    def resident_speech(self) -> tuple[str, ...]:
+        """Names of the speech backends loaded so far, in load order."""
+        with self._lock:
+            return tuple(self._speech)
 
     def speech_choice(self, voice: str) -> BackendChoice:
         """The speech backend for ``voice``: the pipeline's choice when it speaks that voice, else
@@ -130,7 +141,9 @@ class VortexPipeline:
         use; one per backend, so slots of hibari's and Kokoro's voices each keep theirs."""
         from vortex.recipe import default_voice
 
-        choice = self.speech_choice(voice or default_voice())
+        return self._resident_speech(self.speech_choice(voice or default_voice()))
+
+    def _resident_speech(self, choice: BackendChoice) -> SpeechEngine:
         with self._lock:
             if choice.name not in self._speech:
                 self._speech[choice.name] = self._load("speech", self.requested_device, choice)
