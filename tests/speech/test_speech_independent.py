@@ -113,3 +113,8 @@ def test_word_error_rate_counts_errors():
     # Whisper writes "10am" for "10 a.m." (its own normaliser splits number and letters); "14th" stays an ordinal.
     assert word_error_rate("The store opens at 10 a.m. and closes at 9 p.m.", "The store opens at 10am and closes at 9pm.") == 0.0
     assert word_error_rate("on March 14th", "on March 14") == 1 / 3
+    # Whisper writes amounts with a scale word as figures; other decimals are left apart (a time).
+    assert word_error_rate("a budget of four point two million dollars", "a budget of $4.2 million") == 0.0
+    assert word_error_rate("up three point five percent", "up 3.5%") == 0.0
+    assert word_error_rate("a budget of four million dollars", "a budget of $4.2 million") == 2 / 6
+    assert word_error_rate("it left at 10:20", "it left at 10.20") == 0.0

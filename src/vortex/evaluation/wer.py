@@ -3,7 +3,8 @@
 WER = (substitutions + insertions + deletions) / reference words, counted by the edit distance
 between the two word sequences after both are normalised the same way (``normalise``: lower
 case, punctuation dropped, a number and the letters after it split as Whisper's own normaliser
-splits them, whole numbers, ordinals, dollars and percentages spelt out, a few titles expanded) and compounds
+splits them, whole numbers, ordinals, dollars (with a scale word: "$4.2 million") and percentages
+spelt out, a few titles expanded) and compounds
 written open, closed or hyphenated made alike (``word_errors``), so spelling conventions
 ("45" for "forty-five", "Dr." for "doctor", "blue black" for "blue-black") are not errors.
 """
@@ -36,8 +37,13 @@ def normalise(text: str) -> list[str]:
     # before an ordinal or plural suffix ("10am" is "10 am", "14th" and "1990s" stay whole).
     text = re.sub(r"([a-z])(\d)", r"\1 \2", text)
     text = re.sub(r"(\d)(?!(?:st|nd|rd|th|s)\b)([a-z])", r"\1 \2", text)
-    text = re.sub(r"\$(\d[\d,]*)", r"\1 dollars", text)
+    # "$4.2 million" is "4.2 million dollars"; a decimal before a scale word or percent is read
+    # "four point two" (Whisper writes "$4.2 million" for "four point two million dollars").
+    # Other decimals stay apart ("10.20" is how Whisper writes the time "10:20").
+    text = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)((?:\s+(?:thousand|million|billion|trillion)\b)?)", r"\1\2 dollars", text)
     text = re.sub(r"(\d)\s?%", r"\1 percent", text)
+    text = re.sub(r"(\d)\.(\d+)(?=\s+(?:thousand|million|billion|trillion|percent)\b)",
+                  lambda m: f"{m.group(1)} point {' '.join(m.group(2))}", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
     text = re.sub(r"\d[\d,]*", lambda m: cardinal(int(m.group().replace(",", ""))), text)
     words = re.sub(r"[^a-z' ]", " ", text.replace("-", "")).split()
