@@ -34,7 +34,7 @@ import numpy as np
 from vortex.actors.portrait import Portrait
 from vortex.config import SAMPLE_RATE
 from vortex.devices import RssSampler
-from vortex.errors import InvalidInputError, SlotCancelledError, VortexError
+from vortex.errors import InvalidInputError, SlotCancelledError, StageStoppedError, VortexError
 from vortex.media.atomic import write_text_atomic
 from vortex.media.transaction import OutputTransaction
 from vortex.motion.controls import Controls
@@ -58,6 +58,12 @@ log = logging.getLogger("vortex.pipeline")
 SINK_QUEUE_CHUNKS = 3
 """Rendered chunks that may wait for the sinks (bounded: frames are big, rows and audio small)."""
 CANCEL_POLL_S = 0.05
+SINKS_SETTLE_S = 30.0
+"""How long a failed or cancelled slot waits, before returning its result, for its sinks to
+finish removing what they wrote. A stopped stage gets ``STOP_GRACE_S`` and is then abandoned
+(a signal must end the process within 2 s), but a caller of the API reads the folder as soon
+as the result is back: under heavy load (two busy processes beside CI) a cancelled slot once
+returned while its abandoned sink thread had not yet removed its partial MP4."""
 
 
 class SlotRun:
@@ -93,6 +99,10 @@ class SlotRun:
         self._first_frame_at: float | None = None
         self._speech_load_s = 0.0
         self._progress_lock = threading.Lock()
+        self._sinks_settled = threading.Event()
+        """Clear from the moment the sinks stage is launched until its thread has published or
+        removed what it wrote."""
+        self._sinks_settled.set()
 
     # -- the whole slot ----------------------------------------------------------------------
 
@@ -110,8 +120,16 @@ class SlotRun:
                 sampler.cancel()
                 raise
             error = typed_error(exc)
+            await self._sinks_removed()
+            self.outputs.abort()  # again: anything a late sink staged meanwhile
         result = self.make_result(recipe, error, sampler.stop())
         return self.report(result)
+
+    async def _sinks_removed(self) -> None:
+        """Wait (at most ``SINKS_SETTLE_S``) until the sink thread has removed its partial files."""
+        limit = time.perf_counter() + SINKS_SETTLE_S
+        while not self._sinks_settled.is_set() and time.perf_counter() < limit:
+            await asyncio.sleep(CANCEL_POLL_S)
 
     async def _until_cancelled(self, work) -> None:
         """Run ``work``; the request's ``cancel`` event stops it at its next chunk."""
@@ -142,6 +160,7 @@ class SlotRun:
 
         # The sinks are opened, written and published (or aborted) on their own thread, so a stop
         # at any moment, even while they open, leaves nothing behind.
+        self._sinks_settled.clear()  # set by write_sinks when it ends (its thread always runs)
         await all_or_nothing(
             self._stage("speech", self.speak_and_plan, recipe, to_render, timeout=self.pipeline.timeouts.speech, grace=0.0),
             cast_then_render(),
@@ -419,9 +438,17 @@ class SlotRun:
 
     def write_sinks(self, to_sinks: StopQueue) -> None:
         """Open the sinks; audio and frames into every one as they come; all published at the end, or none."""
+        threading.current_thread().name = "vortex-sinks"  # told apart from the renderer in per-thread profiles
+        try:
+            if self.stop.is_set():  # started after the slot stopped: open nothing
+                raise StageStoppedError("the sinks stopped")
+            self._write_sinks(to_sinks)
+        finally:
+            self._sinks_settled.set()
+
+    def _write_sinks(self, to_sinks: StopQueue) -> None:
         from vortex.media.encoder import write_to_sinks
 
-        threading.current_thread().name = "vortex-sinks"  # told apart from the renderer in per-thread profiles
         sinks = self.open_sinks()
         kept: list[np.ndarray] = []  # an auto slot's frames for return_frames, until its length is known
         keep = self.request.return_frames and self.frames_buffer is None
