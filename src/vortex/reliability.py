@@ -87,8 +87,6 @@ class RetryPolicy:
         return base
 
 
-
-
 @dataclass(frozen=True)
 class StageTimeouts:
     """Seconds each stage may take (None: no limit); the overall deadline applies on top.

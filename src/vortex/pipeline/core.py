@@ -13,10 +13,10 @@ import numpy as np
 from vortex.backends import BackendChoice, import_code
 from vortex.backends import get as backend_get
 from vortex.backends import load as load_backend
-from vortex.cpus import opencv_single_threaded
 from vortex.backends import names as backend_names
 from vortex.backends import select as select_backend
 from vortex.backends import speakers
+from vortex.cpus import opencv_single_threaded
 from vortex.devices import DeviceInfo, VramMonitor, choose_device, is_transient
 from vortex.errors import InvalidInputError, TransientError
 from vortex.pipeline.request import SlotProgress, SlotRequest
